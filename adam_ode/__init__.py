@@ -1,0 +1,53 @@
+"""adam-ode: continuous-time dynamics of Adam and stochastic optimizers.
+
+Layers follow the mathematics of Barakat & Bianchi (SIAM J. Optim. 2021):
+
+- :mod:`adam_ode.problems`: stochastic problems (exact F, ∇F, S, samplers);
+- :mod:`adam_ode.dynamics`, :mod:`adam_ode.lyapunov`, :mod:`adam_ode.heavy_ball`: vector fields,
+  Lyapunov energy, heavy-ball-with-friction form;
+- :mod:`adam_ode.integrate`: reference trajectories (the only caller of ``solve_ivp``).
+"""
+
+from ._validation import LyapunovWarning
+from .dynamics import (adam_vector_field, autonomous_vector_field, debiased_moments,
+                       debiased_vector_field, initial_velocity)
+from .heavy_ball import (friction, gradient_flow_vector_field, hbf_residual,
+                         heavy_ball_vector_field, mass, mass_rate)
+from .integrate import AdamTrajectory, Trajectory, solve_gradient_flow, solve_heavy_ball, solve_ode
+from .lyapunov import U, energy, energy_rate, energy_rate_bound
+from .problems import DoubleWell, LeastSquares, LinearRegression2D, Problem, StochasticQuadratic
+from .state import initial_state, pack, unpack
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LyapunovWarning",
+    "Problem",
+    "LinearRegression2D",
+    "StochasticQuadratic",
+    "DoubleWell",
+    "LeastSquares",
+    "pack",
+    "unpack",
+    "initial_state",
+    "adam_vector_field",
+    "autonomous_vector_field",
+    "debiased_vector_field",
+    "debiased_moments",
+    "initial_velocity",
+    "U",
+    "energy",
+    "energy_rate",
+    "energy_rate_bound",
+    "mass",
+    "mass_rate",
+    "friction",
+    "hbf_residual",
+    "heavy_ball_vector_field",
+    "gradient_flow_vector_field",
+    "Trajectory",
+    "AdamTrajectory",
+    "solve_ode",
+    "solve_heavy_ball",
+    "solve_gradient_flow",
+]

@@ -1,0 +1,92 @@
+"""Argument checks shared by every layer: each error names the parameter and the allowed range."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "check_positive",
+    "check_nonnegative",
+    "check_open_interval",
+    "check_int",
+    "check_vector",
+    "warn_if_lyapunov_fails",
+    "LyapunovWarning",
+]
+
+
+class LyapunovWarning(UserWarning):
+    """b > 4a: the Lyapunov guarantee of Barakat & Bianchi (Assumption 2.5) does not hold."""
+
+
+def _as_float(name: str, value) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return out
+
+
+def check_positive(name: str, value) -> float:
+    """Return ``float(value)`` or raise ``ValueError`` unless ``0 < value < inf``."""
+    out = _as_float(name, value)
+    if out <= 0.0:
+        raise ValueError(f"{name} must be > 0 (allowed range (0, inf)), got {value!r}")
+    return out
+
+
+def check_nonnegative(name: str, value) -> float:
+    """Return ``float(value)`` or raise ``ValueError`` unless ``0 <= value < inf``."""
+    out = _as_float(name, value)
+    if out < 0.0:
+        raise ValueError(f"{name} must be >= 0 (allowed range [0, inf)), got {value!r}")
+    return out
+
+
+def check_open_interval(name: str, value, low: float, high: float) -> float:
+    """Return ``float(value)`` or raise unless ``low < value < high``."""
+    out = _as_float(name, value)
+    if not low < out < high:
+        raise ValueError(f"{name} must lie in ({low:g}, {high:g}), got {value!r}")
+    return out
+
+
+def check_int(name: str, value, minimum: int) -> int:
+    """Return ``int(value)`` or raise unless it is an integer ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_vector(name: str, value, dim: int) -> np.ndarray:
+    """Return a fresh float64 array of shape ``(dim,)`` or raise on shape or non-finite entries."""
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of {dim} real numbers, got {value!r}") from None
+    if arr.shape != (dim,):
+        raise ValueError(f"{name} must have shape ({dim},), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {arr}")
+    return arr
+
+
+def warn_if_lyapunov_fails(a: float, b: float, stacklevel: int = 3) -> None:
+    """Warn (not raise) when b > 4a: Lemma 7.5's energy decrease is no longer guaranteed."""
+    if b > 4.0 * a:
+        warnings.warn(
+            f"b = {b:g} > 4a = {4 * a:g}: the Lyapunov energy is not guaranteed to decrease "
+            "(Barakat & Bianchi, Assumption 2.5 requires b <= 4a)",
+            LyapunovWarning,
+            stacklevel=stacklevel,
+        )

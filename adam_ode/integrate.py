@@ -1,0 +1,232 @@
+r"""Reference integration of the continuous-time dynamics: the one module that calls ``solve_ivp``.
+
+:func:`solve_ode` solves the Adam ODE (eq. 3.3, or the autonomous eq. 7.1) from z(0) = (x0, 0, 0);
+:func:`solve_heavy_ball` and :func:`solve_gradient_flow` solve the classical continuous limits of
+momentum SGD and SGD. Tolerances are explicit and tight (scipy's default rtol = 1e-3 is never used).
+
+The t = 0 singularity of eq. (3.3)
+----------------------------------
+The field is 0/0 at t = 0. The solver integrates the debiased variables w = (x, m̂, v̂) of
+:func:`adam_ode.dynamics.debiased_vector_field`, which stay O(1) as t ↓ 0, from a short Taylor
+start t_s = START_SCALE · atol^{1/3} / max(1, a, b):
+
+    x(t_s) = x0 + t_s ẋ(t_s/2),  m̂(t_s) = ∇F(x(t_s/2)),  v̂(t_s) = S(x(t_s/2))
+
+with x(t_s/2) ≈ x0 + (t_s/2) ẋ(0) and ẋ(0) from Lemma 7.3. m̂(t) is an average of ∇F(x(s)) over
+s ∈ [0, t] with weights centred at t/2 + O(a t²), hence the midpoint rule; the start errs by
+O(t_s³) in x and O((1 + a + b) t_s²) in (m̂, v̂), and an error δ in m̂ decays like t_s/t afterwards,
+so the start error is of the order of atol. On [0, t_s] the dense output interpolates z linearly
+between z(0) = (x0, 0, 0), returned exactly, and z(t_s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from ._validation import check_nonnegative, check_positive, check_vector, warn_if_lyapunov_fails
+from .dynamics import (autonomous_vector_field, bias_correction, debiased_vector_field,
+                       initial_velocity)
+from .heavy_ball import gradient_flow_vector_field, heavy_ball_vector_field
+from .state import initial_state, pack, unpack
+
+__all__ = ["Trajectory", "AdamTrajectory", "solve_ode", "solve_heavy_ball", "solve_gradient_flow"]
+
+RTOL = 1e-10  # default relative tolerance: reference paths must be far more accurate than O(sqrt(γ))
+ATOL = 1e-12  # default absolute tolerance
+METHOD = "DOP853"  # 8th-order explicit Runge–Kutta with 7th-order dense output
+START_SCALE = 1.0  # t_s = START_SCALE * atol**(1/3) / max(1, a, b); see the module docstring
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """A solved trajectory: time-major samples ``t`` (n,), ``y`` (n, k) and dense evaluation.
+
+    ``traj(t)`` returns the state at any time(s) in ``[0, T]``: shape ``(k,)`` for a scalar,
+    ``(len(t), k)`` for an array.
+    """
+
+    t: np.ndarray
+    y: np.ndarray
+    T: float
+    _dense: object = field(repr=False)
+    nfev: int = 0
+    config: dict = field(default_factory=dict)
+
+    def __call__(self, t) -> np.ndarray:
+        t_arr = np.asarray(t, dtype=float)
+        if np.any(t_arr < 0.0) or np.any(t_arr > self.T * (1 + 1e-12)):
+            raise ValueError(f"t must lie in [0, T] = [0, {self.T:g}], got {t!r}")
+        return self._dense(t_arr)
+
+
+@dataclass(frozen=True, eq=False)
+class AdamTrajectory(Trajectory):
+    """Solution of the Adam ODE; ``y`` is the packed z = (x, m, v), also exposed as x, m, v."""
+
+    @property
+    def z(self) -> np.ndarray:
+        return self.y
+
+    @property
+    def x(self) -> np.ndarray:
+        return unpack(self.y)[0]
+
+    @property
+    def m(self) -> np.ndarray:
+        return unpack(self.y)[1]
+
+    @property
+    def v(self) -> np.ndarray:
+        return unpack(self.y)[2]
+
+
+def _checked_solve(fun, t_span, y0, rtol, atol, method, what: str):
+    sol = solve_ivp(fun, t_span, y0, method=method, rtol=rtol, atol=atol, dense_output=True)
+    if sol.status != 0:
+        raise RuntimeError(f"{what}: integration failed at t = {sol.t[-1]:.6g}: {sol.message}")
+    if not np.all(np.isfinite(sol.y)):
+        raise RuntimeError(f"{what}: the solution became non-finite before t = {t_span[1]:g}")
+    return sol
+
+
+def _check_tolerances(rtol, atol):
+    rtol = check_positive("rtol", rtol)
+    atol = check_positive("atol", atol)
+    return rtol, atol
+
+
+def _resolve_t_eval(t_eval, T, natural_t):
+    if t_eval is None:
+        return natural_t
+    t_eval = np.asarray(t_eval, dtype=float)
+    if t_eval.ndim != 1 or np.any(t_eval < 0) or np.any(t_eval > T):
+        raise ValueError(f"t_eval must be a 1-D array of times in [0, T] = [0, {T:g}]")
+    return t_eval
+
+
+def solve_ode(problem, x0, a: float, b: float, eps: float, T: float, debias: bool = True, *,
+              t_eval=None, rtol: float = RTOL, atol: float = ATOL,
+              method: str = METHOD) -> AdamTrajectory:
+    r"""Solve the continuous-time Adam ODE from z(0) = (x0, 0, 0) on [0, T].
+
+    Parameters
+    ----------
+    problem : Problem
+        Supplies ∇F and S.
+    x0 : array (d,)
+        Initial point.
+    a, b : float > 0
+        Moment rates (α = 1 − aγ, β = 1 − bγ). ``b > 4a`` is allowed with a
+        :class:`~adam_ode.LyapunovWarning`: the energy may then increase.
+    eps : float > 0
+        ε, outside the square root.
+    T : float > 0
+        Time horizon.
+    debias : bool
+        True: non-autonomous ODE (3.3) with bias corrections. False: autonomous ODE (7.1).
+    t_eval : array, optional
+        Output times in [0, T]; default: the solver's own steps (t = 0 included).
+    rtol, atol : float
+        Tolerances of the solver (defaults :data:`RTOL`, :data:`ATOL`).
+    method : str
+        ``solve_ivp`` method (default :data:`METHOD`).
+
+    Returns
+    -------
+    AdamTrajectory
+        ``.t`` (n,), ``.x``, ``.m``, ``.v`` (n, d); ``traj(t)`` gives z at any t ∈ [0, T].
+
+    Raises
+    ------
+    ValueError
+        On a parameter out of range (the message names it).
+    RuntimeError
+        When the solver fails (with its message) or the solution is not finite.
+    """
+    a = check_positive("a", a)
+    b = check_positive("b", b)
+    eps = check_positive("eps", eps)
+    T = check_positive("T", T)
+    x0 = check_vector("x0", x0, problem.dim)
+    rtol, atol = _check_tolerances(rtol, atol)
+    warn_if_lyapunov_fails(a, b)
+    z0 = initial_state(x0)
+    config = {"problem": problem.config(), "x0": x0.tolist(), "a": a, "b": b, "eps": eps, "T": T,
+              "debias": debias, "rtol": rtol, "atol": atol, "method": method}
+
+    if not debias:
+        sol = _checked_solve(lambda t, z: autonomous_vector_field(t, z, problem, a, b, eps),
+                             (0.0, T), z0, rtol, atol, method, "solve_ode(debias=False)")
+        t_out = _resolve_t_eval(t_eval, T, sol.t)
+        dense = lambda t: sol.sol(t).T  # noqa: E731
+        return AdamTrajectory(t_out, dense(t_out), T, dense, sol.nfev, config)
+
+    t_s = min(START_SCALE * atol ** (1.0 / 3.0) / max(1.0, a, b), 0.5 * T)
+    x_dot0 = initial_velocity(problem, x0, eps)
+    x_half = x0 + 0.5 * t_s * x_dot0
+    x_quarter = x0 + 0.25 * t_s * x_dot0
+    w_s = pack(x0 + t_s * initial_velocity(problem, x_quarter, eps),
+               problem.grad_F(x_half), problem.S(x_half))
+    sol = _checked_solve(lambda t, w: debiased_vector_field(t, w, problem, a, b, eps),
+                         (t_s, T), w_s, rtol, atol, method, "solve_ode")
+
+    def to_z(t, w):
+        # debiased (x, m̂, v̂) -> (x, m, v): m = m̂ (1 − e^{−at}), v = v̂ (1 − e^{−bt})
+        x, m_hat, v_hat = unpack(w)
+        tc = t[..., None] if np.ndim(t) else t
+        return pack(x, m_hat * bias_correction(a, tc), v_hat * bias_correction(b, tc))
+
+    z_s = to_z(t_s, w_s)
+
+    def dense(t):
+        t = np.asarray(t, dtype=float)
+        late = np.maximum(t, t_s)
+        z_late = to_z(late, sol.sol(late).T)
+        theta = (t / t_s)[..., None] if t.ndim else t / t_s
+        z_early = (1.0 - theta) * z0 + theta * z_s
+        early = (t < t_s)[..., None] if t.ndim else t < t_s
+        return np.where(early, z_early, z_late)
+
+    t_out = _resolve_t_eval(t_eval, T, np.concatenate([[0.0], sol.t]))
+    return AdamTrajectory(t_out, dense(t_out), T, dense, sol.nfev, config)
+
+
+def solve_heavy_ball(problem, x0, damping: float, T: float, gradient_scale: float = 1.0,
+                     v0=None, *, t_eval=None, rtol: float = RTOL, atol: float = ATOL,
+                     method: str = METHOD) -> Trajectory:
+    """Solve the classical HBF ẍ + λ ẋ + κ∇F(x) = 0, y = (x, ẋ), from (x0, v0) (v0 = 0 default).
+
+    With λ = κ = a this is the small-step limit of momentum SGD
+    (m_n = α m_{n−1} + (1 − α) g_n, x_n = x_{n−1} − γ m_n, α = 1 − aγ), since then ẋ = −m.
+    """
+    damping = check_nonnegative("damping", damping)
+    gradient_scale = check_positive("gradient_scale", gradient_scale)
+    T = check_positive("T", T)
+    x0 = check_vector("x0", x0, problem.dim)
+    v0 = np.zeros(problem.dim) if v0 is None else check_vector("v0", v0, problem.dim)
+    rtol, atol = _check_tolerances(rtol, atol)
+    sol = _checked_solve(
+        lambda t, y: heavy_ball_vector_field(t, y, problem, damping, gradient_scale),
+        (0.0, T), np.concatenate([x0, v0]), rtol, atol, method, "solve_heavy_ball")
+    dense = lambda t: sol.sol(t).T  # noqa: E731
+    t_out = _resolve_t_eval(t_eval, T, sol.t)
+    config = {"problem": problem.config(), "x0": x0.tolist(), "damping": damping,
+              "gradient_scale": gradient_scale, "T": T}
+    return Trajectory(t_out, dense(t_out), T, dense, sol.nfev, config)
+
+
+def solve_gradient_flow(problem, x0, T: float, *, t_eval=None, rtol: float = RTOL,
+                        atol: float = ATOL, method: str = METHOD) -> Trajectory:
+    """Solve the gradient flow ẋ = −∇F(x) from x0 on [0, T] (the small-step limit of SGD)."""
+    T = check_positive("T", T)
+    x0 = check_vector("x0", x0, problem.dim)
+    rtol, atol = _check_tolerances(rtol, atol)
+    sol = _checked_solve(lambda t, x: gradient_flow_vector_field(t, x, problem),
+                         (0.0, T), x0, rtol, atol, method, "solve_gradient_flow")
+    dense = lambda t: sol.sol(t).T  # noqa: E731
+    t_out = _resolve_t_eval(t_eval, T, sol.t)
+    return Trajectory(t_out, dense(t_out), T, dense, sol.nfev,
+                      {"problem": problem.config(), "x0": x0.tolist(), "T": T})
