@@ -31,6 +31,8 @@ __all__ = [
     "KIND_STOCHASTIC_QUADRATIC",
     "KIND_DOUBLE_WELL",
     "KIND_LEAST_SQUARES",
+    "PROBLEMS",
+    "make_problem",
 ]
 
 # Problem kinds understood by the numba dispatch in adam_ode.sampling.
@@ -356,3 +358,60 @@ class LeastSquares(Problem):
     def config(self):
         return {"name": "least-squares", "n": self.n, "d": self.dim,
                 "batch_size": self.batch_size}
+
+
+def _synthetic_least_squares(n: int = 200, d: int = 5, noise: float = 0.5, seed: int = 0,
+                             batch_size: int = 1) -> LeastSquares:
+    """A reproducible random regression data set (Gaussian features, linear labels + noise)."""
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    A = rng.standard_normal((check_int("n", n, 1), check_int("d", d, 1)))
+    y = A @ np.linspace(-1.0, 1.0, d) + check_nonnegative("noise", noise) * rng.standard_normal(n)
+    return LeastSquares(A, y, batch_size)
+
+
+def _least_squares_from_file(data: str, batch_size: int = 1) -> LeastSquares:
+    """Load ``A`` and ``y`` from a ``.npz`` file (arrays named A and y) or a ``.csv`` (y last)."""
+    if str(data).endswith(".npz"):
+        with np.load(data) as f:
+            return LeastSquares(f["A"], f["y"], batch_size)
+    table = np.loadtxt(data, delimiter=",", ndmin=2)
+    return LeastSquares(table[:, :-1], table[:, -1], batch_size)
+
+
+PROBLEMS = {
+    "linear-regression-2d": LinearRegression2D,
+    "stochastic-quadratic": StochasticQuadratic,
+    "double-well": DoubleWell,
+    "least-squares": None,  # built by make_problem from data or synthetic parameters
+}
+
+
+def make_problem(spec) -> Problem:
+    """Build a problem from a config value: a name, or a table ``{name = ..., **parameters}``.
+
+    Names: ``linear-regression-2d`` (p, sigma, x_star), ``stochastic-quadratic`` (h or d, sigma),
+    ``double-well`` (d, sigma), ``least-squares`` (``data`` = path to .npz with arrays A, y or a
+    .csv whose last column is y, and ``batch_size``; without ``data``, a synthetic set from
+    n, d, noise, seed).
+    """
+    if isinstance(spec, Problem):
+        return spec
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise ValueError(f"problem must be a name or a table with a 'name' key, got {spec!r}")
+    params = dict(spec)
+    name = params.pop("name")
+    if name not in PROBLEMS:
+        raise ValueError(f"unknown problem {name!r}; known problems: {', '.join(PROBLEMS)}")
+    try:
+        if name == "least-squares":
+            if "data" in params:
+                return _least_squares_from_file(**params)
+            return _synthetic_least_squares(**params)
+        if name == "stochastic-quadratic" and "d" in params:
+            d = check_int("d", params.pop("d"), 1)
+            params.setdefault("h", np.logspace(-2.0, 0.0, d) if d > 1 else [1.0])
+        return PROBLEMS[name](**params)
+    except TypeError as err:
+        raise ValueError(f"bad parameters for problem {name!r}: {err}") from None
