@@ -1,0 +1,209 @@
+"""Experiment ``lyapunov``: is V(t, z(t)) nonincreasing along the Adam ODE, and when not?
+
+For each (a, b) of ``pairs`` the runner measures, with :func:`adam_ode.analysis.verify_lyapunov`,
+the largest rise of the energy above its running minimum, whether V is monotone (up to the
+solver-tolerance threshold), max_t F(x(t)) − F(x0) and max_t [dV/dt − bound]; it then maps the
+largest rise over ``a_values × b_values``. Figure: V(t, z(t)) and F(x(t)) against log time for
+the pairs, and the (a, b) phase diagram with the line b = 4a.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..analysis.lyapunov import lyapunov_phase_diagram, verify_lyapunov
+from ..experiments import ExperimentError, ExperimentResult, RunContext, register
+from ..problems import make_problem
+from ._plot import FIGSIZE_PANEL, STYLE, pyplot
+
+__all__ = ["run", "format_table", "plot", "describe_problem"]
+
+EXPERIMENT = "lyapunov"
+T_MIN_PLOT = 1e-3  # left end of the log time axis: the early, bias-corrected phase is visible
+COLOUR_DECADES = 100.0  # phase-diagram colour scale spans at least this factor below the max rise
+MONOTONE_COLOUR = "0.88"  # grey of the cells where V is nonincreasing
+
+
+def _pairs(config) -> np.ndarray:
+    pairs = np.asarray(config["pairs"], dtype=float)
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.shape[0] == 0:
+        raise ExperimentError(f"pairs must be a non-empty list of [a, b] pairs, "
+                              f"got {config['pairs']!r}")
+    return pairs
+
+
+@register(EXPERIMENT)
+def run(config: dict, ctx: RunContext) -> ExperimentResult:
+    """Run the Lyapunov verification table and phase diagram (see the module docstring)."""
+    problem = make_problem(config["problem"])
+    x0 = np.asarray(config["x0"], dtype=float)
+    eps, T, n_times = config["eps"], config["T"], config["n_times"]
+    pairs = _pairs(config)
+    n_cells = len(config["a_values"]) * len(config["b_values"])
+
+    records = []
+    with ctx.progress(len(pairs) + n_cells, desc=EXPERIMENT) as bar:
+        for a, b in pairs:
+            records.append(verify_lyapunov(problem, x0, a, b, eps, T, n_times=n_times))
+            bar.update()
+        phase = lyapunov_phase_diagram(problem, x0, config["a_values"], config["b_values"], eps,
+                                       T, n_times=n_times, callback=bar.update)
+
+    table = [rec.as_dict() for rec in records]
+    ok = [rec for rec in records if rec.lyapunov_condition]
+    summary = {
+        "problem": problem.config(),
+        "table": table,
+        "all_monotone_when_b_le_4a": all(rec.monotone for rec in ok),
+        "max_energy_increase_when_b_le_4a": max((rec.max_energy_increase for rec in ok),
+                                                default=0.0),
+        "max_F_minus_F0_when_b_le_4a": max((rec.max_F_minus_F0 for rec in ok), default=0.0),
+        "monotone_tolerance": max(rec.tolerance for rec in records),
+        "phase_diagram": {
+            "a_values": phase.a_values, "b_values": phase.b_values,
+            "max_energy_increase": phase.max_energy_increase, "monotone": phase.monotone,
+            "violations_when_b_le_4a": int(np.sum(~phase.monotone & phase.lyapunov_condition)),
+            "violations_when_b_gt_4a": int(np.sum(~phase.monotone & ~phase.lyapunov_condition)),
+        },
+    }
+    arrays = {"pairs": pairs, "phase_a_values": phase.a_values,
+              "phase_b_values": phase.b_values,
+              "phase_max_energy_increase": phase.max_energy_increase,
+              "phase_monotone": phase.monotone}
+    for i, rec in enumerate(records):
+        arrays[f"pair{i}_t"] = rec.t
+        arrays[f"pair{i}_V"] = rec.V
+        arrays[f"pair{i}_F"] = rec.F
+    title = (f"{describe_problem(problem)}, x0 = [{', '.join(f'{v:g}' for v in x0)}], "
+             f"eps = {eps:g}, T = {T:g}")
+    return ExperimentResult(summary=summary, arrays=arrays, figure=plot(records, phase, title),
+                            table=format_table(records, title))
+
+
+def format_table(records, title: str = "") -> str:
+    """Plain-text verification table, one line per (a, b)."""
+    head = (f"{'a':>7} {'b':>7}  {'b<=4a':>5}  {'max rise of V':>13}  {'at t':>7}  "
+            f"{'monotone':>8}  {'max F-F(x0)':>11}  {'max dV/dt-bound':>15}")
+    lines = [f"Lyapunov energy along the Adam ODE: {title}" if title else "", head,
+             "-" * len(head)]
+    for rec in records:
+        # Rises within the solver-tolerance threshold are rounding noise: shown as 0.
+        rise = f"{0:13d}" if rec.monotone else f"{rec.max_energy_increase:13.4g}"
+        at = f"{'-':>7}" if rec.monotone else f"{rec.t_max_increase:7.3f}"
+        lines.append(
+            f"{rec.a:7.3g} {rec.b:7.3g}  {'yes' if rec.lyapunov_condition else 'NO':>5}  {rise}  "
+            f"{at}  {'yes' if rec.monotone else 'NO':>8}  {rec.max_F_minus_F0:11.3g}  "
+            f"{rec.max_rate_minus_bound:15.3g}")
+    tol = max(rec.tolerance for rec in records)
+    lines.append(f"monotone: max rise <= {tol:.1e} (solver-tolerance threshold; smaller rises "
+                 "are shown as 0). Lemma 7.5 guarantees it when b <= 4a.")
+    return "\n".join(line for line in lines if line)
+
+
+def _log_edges(values: np.ndarray) -> np.ndarray:
+    """Cell edges for a log-spaced axis: geometric midpoints, extended by half a step."""
+    logs = np.log(values)
+    if values.size == 1:
+        return values * np.array([0.5, 2.0])
+    mids = 0.5 * (logs[1:] + logs[:-1])
+    return np.exp(np.concatenate([[2 * logs[0] - mids[0]], mids, [2 * logs[-1] - mids[-1]]]))
+
+
+def _grid_ticks(axis, values) -> None:
+    """Ticks exactly at the grid values, labelled in plain notation."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    axis.set_major_locator(FixedLocator(values))
+    axis.set_major_formatter(lambda v, _pos: f"{v:g}")
+    axis.set_minor_locator(NullLocator())
+
+
+def describe_problem(problem) -> str:
+    """Short label of a problem: name and parameters, constant vectors shown once."""
+    parts = []
+    for key, value in problem.config().items():
+        if key == "name":
+            continue
+        if isinstance(value, list) and value and all(v == value[0] for v in value) \
+                and len(value) > 1:
+            value = value[0]
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        elif isinstance(value, list) and len(value) <= 4:
+            value = "[" + ", ".join(f"{v:g}" for v in value) + "]"
+        elif isinstance(value, list):
+            value = f"<{len(value)} values>"
+        parts.append(f"{key}={value}")
+    return f"{problem.config()['name']} ({', '.join(parts)})"
+
+
+def plot(records, phase, title: str = ""):
+    """Three panels: V(t, z(t)), F(x(t)) (log time) and the (a, b) phase diagram."""
+    plt = pyplot()
+    from matplotlib.colors import LogNorm
+
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 3, figsize=(3 * FIGSIZE_PANEL[0] + 1, FIGSIZE_PANEL[1]),
+                                 layout="constrained")
+        ax_v, ax_f, ax_p = axes
+        ok = [r for r in records if r.lyapunov_condition]
+        bad = [r for r in records if not r.lyapunov_condition]
+        blues = plt.cm.Blues(np.linspace(0.45, 0.95, max(len(ok), 1)))
+        reds = plt.cm.Reds(np.linspace(0.45, 0.95, max(len(bad), 1)))
+        colours = {id(r): c for r, c in zip(ok, blues)} | {id(r): c for r, c in zip(bad, reds)}
+        for rec in records:
+            keep = rec.t >= T_MIN_PLOT
+            style = "-" if rec.lyapunov_condition else "--"
+            label = f"a={rec.a:g}, b={rec.b:g}" + ("" if rec.monotone else
+                                                   f"  (rise {rec.max_energy_increase:.3g})")
+            kw = dict(color=colours[id(rec)], ls=style, lw=1.5, label=label)
+            ax_v.plot(rec.t[keep], rec.V[keep], **kw)
+            ax_f.plot(rec.t[keep], rec.F[keep], **kw)
+            if not rec.monotone:
+                ax_v.plot(rec.t_max_increase, np.interp(rec.t_max_increase, rec.t, rec.V), "o",
+                          color=colours[id(rec)], ms=5)
+        F0 = records[0].F[0]
+        for ax, name in ((ax_v, "energy V(t, z(t))"), (ax_f, "objective F(x(t))")):
+            ax.axhline(F0, color="0.4", lw=0.8, ls=":")
+            ax.set_xscale("log")
+            ax.set_xlabel("time t (log scale)")
+            ax.set_ylabel(name)
+        ax_v.set_title("Lyapunov energy (solid: b ≤ 4a, dashed: b > 4a)")
+        ax_f.set_title("Objective along the ODE (dotted: F(x0))")
+        ax_v.legend(loc="lower left")
+
+        # Monotone cells (rise within the solver tolerance) are masked and drawn in grey; the
+        # violations get a log colour scale spanning their own range.
+        rises = phase.max_energy_increase
+        masked = np.ma.masked_where(phase.monotone, rises)
+        violating = rises[~phase.monotone]
+        vmax = float(violating.max()) if violating.size else 1.0
+        vmin = min(float(violating.min()) if violating.size else vmax, vmax / COLOUR_DECADES)
+        cmap = plt.get_cmap("magma_r").with_extremes(bad=MONOTONE_COLOUR)
+        mesh = ax_p.pcolormesh(_log_edges(phase.a_values), _log_edges(phase.b_values), masked,
+                               norm=LogNorm(vmin, vmax), cmap=cmap, shading="flat")
+        for i, b in enumerate(phase.b_values):
+            for j, a in enumerate(phase.a_values):
+                if phase.monotone[i, j]:
+                    text, colour = "0", "0.3"
+                else:
+                    dark = np.log(rises[i, j] / vmin) > 0.5 * np.log(vmax / vmin)
+                    text, colour = f"{rises[i, j]:.2g}", ("white" if dark else "black")
+                ax_p.text(a, b, text, ha="center", va="center", fontsize=8, color=colour)
+        a_line = _log_edges(phase.a_values)[[0, -1]]
+        ax_p.plot(a_line, 4 * a_line, color="tab:cyan", lw=2, label="b = 4a")
+        ax_p.set_xscale("log")
+        ax_p.set_yscale("log")
+        _grid_ticks(ax_p.xaxis, phase.a_values)
+        _grid_ticks(ax_p.yaxis, phase.b_values)
+        ax_p.set_xlim(a_line)
+        ax_p.set_ylim(_log_edges(phase.b_values)[[0, -1]])
+        ax_p.set_xlabel("a  (α = 1 − aγ)")
+        ax_p.set_ylabel("b  (β = 1 − bγ)")
+        ax_p.set_title("max rise of V above its running minimum")
+        ax_p.grid(False)
+        ax_p.legend(loc="lower right", title="grey: V nonincreasing", title_fontsize=8)
+        fig.colorbar(mesh, ax=ax_p, label="max_t [V(t) − min_(s≤t) V(s)]")
+        if title:
+            fig.suptitle(title, fontsize=10)
+    return fig
