@@ -481,5 +481,7 @@ def reproduce(out_root=None, workers: int = 1, quiet: bool = False, only=None,
         rec = run_experiment(name, out_dir=out_root / name, workers=workers, quiet=quiet)
         records.append(rec)
         log(f"{name:<{width}}  {rec.wall_time:8.2f} s  -> {rec.out_dir}")
-    log(f"{'total':<{width}}  {time.perf_counter() - t0:8.2f} s  ({len(records)} experiments)")
+    plural = "" if len(records) == 1 else "s"
+    log(f"{'total':<{width}}  {time.perf_counter() - t0:8.2f} s  "
+        f"({len(records)} experiment{plural})")
     return records
