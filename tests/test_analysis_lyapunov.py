@@ -1,4 +1,4 @@
-"""Lyapunov study: the running-minimum rise, monotonicity when b <= 4a, the known rise for b > 4a."""
+"""Lyapunov study: running-minimum rise, monotone V when b <= 4a, the known rise when b > 4a."""
 
 import warnings
 

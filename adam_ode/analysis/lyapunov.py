@@ -19,11 +19,12 @@ for one (a, b) (:func:`verify_lyapunov`) or over a grid of (a, b) (:func:`lyapun
 Monotonicity tolerance
 ----------------------
 V is evaluated on the dense output of a solver run at relative tolerance ``rtol`` and absolute
-tolerance ``atol`` (defaults of :func:`adam_ode.solve_ode`: 1e-10, 1e-12). Errors of that size in
+tolerance ``atol`` (by default those of :func:`adam_ode.solve_ode`, ``integrate.RTOL`` and
+``integrate.ATOL``). Errors of that size in
 z move V by about ``rtol·scale + atol`` (scale = max |V| on the grid), and the DOP853 dense output
 can be a few hundred times less accurate than the step-end values. V counts as monotone when its
 largest rise is at most :func:`monotone_tolerance` = ``MONOTONE_TOL_FACTOR · (rtol·scale + atol)``
-(about 1e-6 relative with the defaults), far below the O(1e-2) rises seen when b > 4a.
+(1e4·rtol relative, e.g. 1e-7 for rtol = 1e-11), far below the O(1e-2) rises seen when b > 4a.
 """
 
 from __future__ import annotations
