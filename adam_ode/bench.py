@@ -1,0 +1,142 @@
+r"""Benchmark of the Monte Carlo iterates: ns per (run·step) of Adam on :class:`LinearRegression2D`.
+
+Measures, in one process and with medians over ``--repeats``:
+
+- Adam (Algorithm 2.1) through :func:`adam_ode.montecarlo.monte_carlo` with the sup distance to a
+  reference path (the ODE solution on the grid kγ) streamed, with 1 worker and with all workers,
+  and the speed-up;
+- the same algorithm as a plain-NumPy loop (:func:`adam_ode.reference_numpy.adam_sup_distance`),
+  on fewer steps, reported per step;
+- a breakdown of one worker's time: the sampling alone (the stochastic gradient at a fixed x,
+  i.e. the RNG draws), Adam with exact gradients (arithmetic, no RNG), Adam without the reference
+  comparison, and the fixed cost per run (kernel dispatch + Generator creation).
+
+Run ``python -m adam_ode.bench`` (or ``adam-ode bench``); ``--help`` lists the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+
+from .iterates import Adam, sampling_only, simulate
+from .montecarlo import monte_carlo, reference_path
+from .problems import LinearRegression2D
+from .reference_numpy import adam_sup_distance
+
+__all__ = ["main", "run_benchmark"]
+
+# The benchmarked configuration: Kingma–Ba's β1 = 0.9, β2 = 0.999 at γ = 1e-3 (a = 100, b = 1).
+GAMMA = 1e-3
+A_RATE = 100.0
+B_RATE = 1.0
+EPS = 1e-8
+X0 = (0.0, 0.0)
+
+
+def _median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_benchmark(runs: int = 64, steps: int = 20_000, repeats: int = 5,
+                  numpy_steps: int = 2_000, workers: int | None = None) -> list[tuple]:
+    """Measure and return rows ``(label, ns per run·step, note)``."""
+    workers = workers or os.cpu_count() or 1
+    problem = LinearRegression2D()
+    optimizer = Adam(GAMMA, A_RATE, B_RATE, EPS)
+    reference = reference_path(problem, X0, GAMMA, A_RATE, B_RATE, EPS, steps * GAMMA)
+    total = runs * steps
+    kind, params, A, y = problem.kernel_args
+    x0 = np.array(X0)
+
+    def mc(n_workers, ref=reference, noise=True):
+        return monte_carlo(problem, optimizer, x0, steps, runs, 0, reference=ref,
+                           track_grad_norm=False, workers=n_workers, noise=noise)
+
+    mc(1)  # compile / load the cache outside the timings
+    mc(workers)
+    t_one = _median_time(lambda: mc(1), repeats)
+    t_all = _median_time(lambda: mc(workers), repeats)
+    t_noref = _median_time(lambda: mc(1, ref=None), repeats)
+    t_exact = _median_time(lambda: mc(1, noise=False), repeats)
+
+    rng = np.random.default_rng(0)
+    sampling_only(kind, params, A, y, x0, rng, 10)
+    t_sampling = _median_time(lambda: sampling_only(kind, params, A, y, x0, rng, total), repeats)
+
+    # Fixed cost per run: Generator creation + kernel dispatch for a zero-step run.
+    final = np.empty((1, 6))
+    record = np.zeros((1, 0, 6))
+    hyper = optimizer.kernel_hyper()
+    n_calls = 2000
+
+    def overhead():
+        for r in range(n_calls):
+            g = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(r,)))
+            simulate(hyper[0], kind, params, A, y, x0, *hyper[1:], True, 0, g, reference, -1.0,
+                     False, 0, 0, record, final, 0, 1e150)
+
+    overhead()
+    t_overhead = _median_time(overhead, repeats) / n_calls
+
+    numpy_ref = reference[:numpy_steps + 1]
+    t_numpy = _median_time(
+        lambda: adam_sup_distance(problem, x0, GAMMA, A_RATE, B_RATE, EPS, numpy_ref, 0),
+        max(1, min(repeats, 3)))
+
+    ns = 1e9
+    rows = [
+        ("numba Adam + sup distance, 1 worker", t_one / total * ns, f"{runs} runs x {steps} steps"),
+        (f"numba Adam + sup distance, {workers} workers", t_all / total * ns,
+         f"speed-up {t_one / t_all:.2f}x"),
+        ("plain NumPy loop, same algorithm", t_numpy / numpy_steps * ns,
+         f"1 run x {numpy_steps} steps; {t_numpy / numpy_steps / (t_one / total):.0f}x slower"),
+        ("breakdown (1 worker): sampling only", t_sampling / total * ns,
+         "RNG: uniform + normal per step, gradient at fixed x"),
+        ("breakdown: Adam, exact gradients (no RNG)", t_exact / total * ns,
+         "arithmetic + sup distance"),
+        ("breakdown: Adam, no reference", t_noref / total * ns, "sup distance not streamed"),
+        ("breakdown: fixed cost per run", t_overhead / steps * ns,
+         f"{t_overhead * 1e6:.1f} us per run (dispatch + Generator), spread over {steps} steps"),
+    ]
+    return rows
+
+
+def main(argv=None) -> int:
+    """Print the benchmark table. Options: ``--runs``, ``--steps``, ``--repeats``,
+    ``--numpy-steps``, ``--workers``."""
+    parser = argparse.ArgumentParser(prog="adam-ode bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=64, help="Monte Carlo runs (default 64)")
+    parser.add_argument("--steps", type=int, default=20_000, help="steps per run (default 20000)")
+    parser.add_argument("--repeats", type=int, default=5, help="timing repeats (median; default 5)")
+    parser.add_argument("--numpy-steps", type=int, default=2_000,
+                        help="steps of the NumPy baseline (default 2000)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="threads for the parallel row (default os.cpu_count())")
+    args = parser.parse_args(argv)
+    for name in ("runs", "steps", "repeats", "numpy_steps"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be >= 1")
+    rows = run_benchmark(args.runs, args.steps, args.repeats, args.numpy_steps, args.workers)
+    print(f"Adam on LinearRegression2D (gamma={GAMMA:g}, a={A_RATE:g}, b={B_RATE:g}, "
+          f"eps={EPS:g}), medians of {args.repeats} repeats, {os.cpu_count()} CPUs")
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measurement':<{width}}  {'ns/(run*step)':>14}  note")
+    for label, value, note in rows:
+        print(f"{label:<{width}}  {value:>14.1f}  {note}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

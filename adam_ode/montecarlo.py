@@ -1,0 +1,382 @@
+r"""Parallel Monte Carlo over independent runs of the iterates, with streaming statistics.
+
+Each of the R runs draws from its own ``np.random.Generator``: run i uses the i-th child of
+``np.random.SeedSequence(seed)``, i.e. ``np.random.default_rng(SeedSequence(seed).spawn(R)[i])``.
+The runs are spread over a ``ThreadPoolExecutor`` (the kernel :func:`adam_ode.iterates.simulate`
+releases the GIL), so results are bit-identical whatever the number of workers.
+
+Memory is O(R + length of the reference path): each run streams its statistics (sup distance to
+a reference path, time averages of ‖∇F(x_k)‖ and of 1{d(x_k, 𝒮) > δ}, final state, divergence
+step) and a trajectory is stored only when ``record_every`` asks for it (every k-th state).
+
+A run diverges when x becomes non-finite or leaves the box |x_i| ≤ ``divergence_bound``
+(default :data:`~adam_ode.iterates.DIVERGENCE_BOUND`); it then stops, its run index and step are
+reported in :attr:`MonteCarloResult.divergence_step` and by a :class:`DivergenceWarning`, and its
+statistics are set to their honest limits (sup distance ``inf`` if the divergence happened within
+the reference horizon, mean ‖∇F‖ ``inf``, later steps counted as outside every δ-neighbourhood).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validation import check_int, check_nonnegative, check_positive, check_vector
+from .integrate import solve_ode
+from .iterates import DIVERGENCE_BOUND, Adam, Optimizer, simulate
+
+__all__ = [
+    "MonteCarloResult",
+    "DivergenceWarning",
+    "monte_carlo",
+    "monte_carlo_adam",
+    "sup_distance",
+    "reference_path",
+    "steps_for_horizon",
+    "run_seed_sequence",
+]
+
+TASKS_PER_WORKER = 4  # chunks per worker: load balance vs per-task Python overhead
+MAX_RECORD_BYTES = 2**31  # refuse recordings above 2 GiB (ask for a larger record_every)
+HORIZON_SLACK = 1e-12  # relative slack in N = floor(T/γ): T = Nγ must not lose its last step
+
+
+class DivergenceWarning(UserWarning):
+    """Some Monte Carlo runs diverged (non-finite or huge iterates)."""
+
+
+def steps_for_horizon(T: float, gamma: float) -> int:
+    """N = floor(T/γ), the number of steps covering [0, T] (robust to T/γ = 9.999…)."""
+    T = check_positive("T", T)
+    gamma = check_positive("gamma", gamma)
+    return int(math.floor(T / gamma * (1.0 + HORIZON_SLACK)))
+
+
+def run_seed_sequence(seed, run: int) -> np.random.SeedSequence:
+    """The seed of run ``run``: ``SeedSequence(seed).spawn(R)[run]``, built without the R − 1 others.
+
+    ``seed``: int ≥ 0 or an (unspawned) ``np.random.SeedSequence``; the children depend only on
+    its entropy and spawn key, so repeated calls give the same streams.
+    """
+    root = _root_seed(seed)
+    return np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (run,),
+                                  pool_size=root.pool_size)
+
+
+def _root_seed(seed) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    return np.random.SeedSequence(check_int("seed", seed, 0))
+
+
+def reference_path(problem, x0, gamma, a, b, eps, T, debias: bool = True) -> np.ndarray:
+    """The Adam ODE solution (:func:`adam_ode.integrate.solve_ode`) on the grid kγ, k = 0 … N.
+
+    N = floor(T/γ). Returns an array (N+1, 3d), packed z; reuse it across runs and calls.
+    """
+    gamma = check_positive("gamma", gamma)
+    n = steps_for_horizon(T, gamma)
+    traj = solve_ode(problem, x0, a, b, eps, T, debias=debias)
+    times = np.minimum(np.arange(n + 1) * gamma, float(T))
+    return np.ascontiguousarray(traj(times), dtype=np.float64)
+
+
+@dataclass(frozen=True, eq=False)
+class MonteCarloResult:
+    """Per-run statistics of R independent runs (arrays indexed by run).
+
+    Attributes
+    ----------
+    sup_distance : ndarray (R,) or None
+        sup_{k ≤ min(N, n_steps)} ‖z_k − reference_k‖ (x only when the reference has width d);
+        ``inf`` for a run that diverged within the reference horizon. None without reference.
+    final_state : ndarray (R, 3d)
+        z at the last step, packed (x, m, v) (at the divergence step for diverged runs).
+    mean_grad_norm : ndarray (R,) or None
+        (1/(n − burn_in)) Σ_{burn_in < k ≤ n} ‖∇F(x_k)‖; ``inf`` for diverged runs.
+    fraction_outside : ndarray (R,) or None
+        (1/(n − burn_in)) Σ_{burn_in < k ≤ n} 1{d(x_k, 𝒮) > δ}; None when ``delta`` is None.
+    divergence_step : ndarray (R,) of int
+        First step with a diverged iterate, −1 for runs that did not diverge.
+    record : ndarray (R, K, 3d) or None
+        z_k for k = 0, record_every, 2·record_every, … (NaN after a divergence).
+    record_steps : ndarray (K,) or None
+        The recorded step indices k.
+    optimizer : Optimizer
+        The hyperparameters (frozen dataclass).
+    config : dict
+        Problem, optimizer, x0, seed, n_steps, options: everything needed to reproduce the result.
+    elapsed : float
+        Wall time in seconds (does not affect the results).
+    workers : int
+        Threads used (does not affect the results).
+    """
+
+    sup_distance: np.ndarray | None
+    final_state: np.ndarray
+    mean_grad_norm: np.ndarray | None
+    fraction_outside: np.ndarray | None
+    divergence_step: np.ndarray
+    record: np.ndarray | None
+    record_steps: np.ndarray | None
+    optimizer: Optimizer | None = None
+    config: dict = field(default_factory=dict)
+    elapsed: float = 0.0
+    workers: int = 1
+
+    @property
+    def n_runs(self) -> int:
+        return self.divergence_step.shape[0]
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """Boolean mask (R,) of the runs that diverged."""
+        return self.divergence_step >= 0
+
+    @property
+    def divergences(self) -> list[tuple[int, int]]:
+        """(run index, step) of every diverged run."""
+        runs = np.flatnonzero(self.diverged)
+        return [(int(r), int(self.divergence_step[r])) for r in runs]
+
+    @property
+    def record_times(self) -> np.ndarray | None:
+        """ODE times t_k of the recorded states (kγ, or Σ_{j≤k} γ_j for decreasing steps)."""
+        if self.record_steps is None:
+            return None
+        return self.optimizer.times(self.record_steps)
+
+    def summary(self) -> dict:
+        """Means and standard errors over the runs that did not diverge, plus the divergences."""
+        ok = ~self.diverged
+        out = {"n_runs": self.n_runs, "n_diverged": int(self.diverged.sum()),
+               "divergences": self.divergences[:10]}
+        for name in ("sup_distance", "mean_grad_norm", "fraction_outside"):
+            values = getattr(self, name)
+            if values is None or not ok.any():
+                continue
+            kept = values[ok]
+            out[name] = {"mean": float(kept.mean()),
+                         "stderr": float(kept.std(ddof=1) / math.sqrt(kept.size))
+                         if kept.size > 1 else math.nan}
+        return out
+
+
+def _check_reference(reference, dim: int) -> np.ndarray:
+    ref = np.ascontiguousarray(reference, dtype=np.float64)
+    if ref.ndim != 2 or ref.shape[0] < 1 or ref.shape[1] not in (dim, 3 * dim):
+        raise ValueError(f"reference must have shape (N+1, {dim}) or (N+1, {3 * dim}) "
+                         f"(x or packed z on the grid kγ), got {ref.shape}")
+    if not np.all(np.isfinite(ref)):
+        raise ValueError("reference must be finite")
+    return ref
+
+
+def _resolve_workers(workers) -> int:
+    if workers is None:
+        return os.cpu_count() or 1
+    return check_int("workers", workers, 1)
+
+
+def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, seed, *,
+                noise: bool = True, reference=None, delta: float | None = None,
+                track_grad_norm: bool = True, burn_in: int = 0, record_every: int = 0,
+                workers: int | None = None, progress=None,
+                divergence_bound: float = DIVERGENCE_BOUND) -> MonteCarloResult:
+    r"""R independent runs of ``optimizer`` from x0, statistics streamed per run.
+
+    Parameters
+    ----------
+    problem : Problem
+    optimizer : Optimizer
+        :class:`~adam_ode.iterates.Adam`, ``AdamDecreasing``, ``SGD``, ``MomentumSGD`` or
+        ``RMSProp`` (frozen, validated hyperparameters: γ, a, b, ε, …).
+    x0 : array (d,)
+        Common starting point, z_0 = (x0, 0, 0).
+    n_steps : int ≥ 0
+        Iterations per run.
+    n_runs : int ≥ 1
+        R.
+    seed : int ≥ 0 or np.random.SeedSequence
+        Run i draws from ``default_rng(SeedSequence(seed).spawn(R)[i])``.
+    noise : bool
+        False: exact gradients (all runs then coincide).
+    reference : array (N+1, d) or (N+1, 3d), optional
+        Path to compare with, row k against z_k (time kγ for constant steps), e.g.
+        :func:`reference_path`. Width d compares x only.
+    delta : float ≥ 0, optional
+        δ of the time average of 1{d(x_k, 𝒮) > δ}; None: not computed.
+    track_grad_norm : bool
+        Compute the time average of ‖∇F(x_k)‖ (one exact gradient per step).
+    burn_in : int in [0, n_steps)
+        Steps excluded from the time averages.
+    record_every : int ≥ 0
+        Store z_k every ``record_every`` steps (0: no trajectories stored).
+    workers : int ≥ 1, optional
+        Threads; default ``os.cpu_count()``. Does not change the results.
+    progress : callable, optional
+        Called as ``progress(n_finished_runs)`` from the calling thread as chunks finish.
+    divergence_bound : float > 0
+        A run diverges when some |x_i| exceeds it or x is not finite.
+
+    Returns
+    -------
+    MonteCarloResult
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(f"optimizer must be an adam_ode Optimizer, got {optimizer!r}")
+    x0 = check_vector("x0", x0, problem.dim)
+    n_steps = check_int("n_steps", n_steps, 0)
+    n_runs = check_int("n_runs", n_runs, 1)
+    workers = _resolve_workers(workers)
+    root = _root_seed(seed)
+    burn_in = check_int("burn_in", burn_in, 0)
+    if n_steps > 0 and burn_in >= n_steps:
+        raise ValueError(f"burn_in must lie in [0, n_steps) = [0, {n_steps}), got {burn_in}")
+    record_every = check_int("record_every", record_every, 0)
+    delta_k = -1.0 if delta is None else check_nonnegative("delta", delta)
+    bound = check_positive("divergence_bound", divergence_bound)
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress must be callable or None, got {progress!r}")
+    dim = problem.dim
+    ref = np.zeros((0, 0)) if reference is None else _check_reference(reference, dim)
+
+    if record_every > 0:
+        n_record = n_steps // record_every + 1
+        if n_runs * n_record * 3 * dim * 8 > MAX_RECORD_BYTES:
+            raise ValueError(f"record_every = {record_every} would store "
+                             f"{n_runs * n_record * 3 * dim * 8 / 2**30:.1f} GiB "
+                             f"(limit {MAX_RECORD_BYTES / 2**30:g} GiB): increase record_every")
+        record = np.empty((n_runs, n_record, 3 * dim))
+    else:
+        record = np.zeros((1, 0, 3 * dim))
+    final = np.empty((n_runs, 3 * dim))
+    sup = np.empty(n_runs)
+    grad_avg = np.empty(n_runs)
+    outside = np.empty(n_runs)
+    div_step = np.empty(n_runs, dtype=np.int64)
+
+    kind, params, A, y = problem.kernel_args
+    algo, gamma, alpha, beta, eps, a, b, kappa, debias = optimizer.kernel_hyper()
+    noise = bool(noise)
+    track_grad = bool(track_grad_norm)
+
+    def run_chunk(lo: int, hi: int) -> int:
+        for r in range(lo, hi):
+            rng = np.random.default_rng(np.random.SeedSequence(
+                root.entropy, spawn_key=root.spawn_key + (r,), pool_size=root.pool_size))
+            sup[r], grad_avg[r], outside[r], div_step[r] = simulate(
+                algo, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, kappa, debias,
+                noise, n_steps, rng, ref, delta_k, track_grad, burn_in, record_every, record,
+                final, r, bound)
+        return hi - lo
+
+    start = time.perf_counter()
+    n_chunks = min(n_runs, workers * TASKS_PER_WORKER)
+    edges = np.linspace(0, n_runs, n_chunks + 1).round().astype(int)
+    chunks = [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+    finished = 0
+    if workers == 1:
+        for lo, hi in chunks:
+            finished += run_chunk(lo, hi)
+            if progress is not None:
+                progress(finished)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(run_chunk, lo, hi) for lo, hi in chunks]
+            for fut in as_completed(futures):
+                finished += fut.result()
+                if progress is not None:
+                    progress(finished)
+    elapsed = time.perf_counter() - start
+
+    result = MonteCarloResult(
+        sup_distance=sup if ref.shape[0] > 0 else None,
+        final_state=final,
+        mean_grad_norm=grad_avg if track_grad else None,
+        fraction_outside=outside if delta is not None else None,
+        divergence_step=div_step,
+        record=record if record_every > 0 else None,
+        record_steps=np.arange(record.shape[1]) * record_every if record_every > 0 else None,
+        optimizer=optimizer,
+        config={"problem": problem.config(), "optimizer": optimizer.config(),
+                "x0": x0.tolist(), "n_steps": n_steps, "n_runs": n_runs,
+                "seed": {"entropy": root.entropy, "spawn_key": list(root.spawn_key)},
+                "noise": noise, "delta": delta, "burn_in": burn_in,
+                "record_every": record_every, "divergence_bound": bound,
+                "reference_steps": int(ref.shape[0]) - 1 if ref.shape[0] else None},
+        elapsed=elapsed,
+        workers=workers,
+    )
+    if result.diverged.any():
+        shown = ", ".join(f"run {r} at step {k}" for r, k in result.divergences[:5])
+        more = "" if result.diverged.sum() <= 5 else f" (and {result.diverged.sum() - 5} more)"
+        warnings.warn(f"{int(result.diverged.sum())} of {n_runs} runs of {optimizer.name} "
+                      f"diverged: {shown}{more}", DivergenceWarning, stacklevel=2)
+    return result
+
+
+def monte_carlo_adam(problem, x0, gamma, a, b, eps, n_steps, n_runs, seed, debias=True,
+                     **options) -> MonteCarloResult:
+    """:func:`monte_carlo` for Adam (Algorithm 2.1), α = 1 − aγ, β = 1 − bγ, ε outside the sqrt.
+
+    ``options`` are the keyword options of :func:`monte_carlo` (reference, delta, record_every,
+    workers, progress, …).
+    """
+    return monte_carlo(problem, Adam(gamma, a, b, eps, debias), x0, n_steps, n_runs, seed,
+                       **options)
+
+
+def sup_distance(problem, x0, gamma, a, b, eps, T, n_runs, seed, workers=None, *,
+                 debias: bool = True, reference=None, noise: bool = True,
+                 progress=None) -> np.ndarray:
+    r"""sup_{n ≤ T/γ} ‖z_n − z(nγ)‖ for ``n_runs`` independent Adam runs (Theorem 4.3's quantity).
+
+    Parameters
+    ----------
+    problem, x0 : Problem, array (d,)
+    gamma : float > 0
+        γ; α = 1 − aγ, β = 1 − bγ.
+    a, b : float in (0, 1/γ)
+    eps : float > 0
+        ε.
+    T : float > 0
+        Horizon; N = floor(T/γ) steps.
+    n_runs : int ≥ 1
+    seed : int ≥ 0 or SeedSequence
+        Run i uses ``SeedSequence(seed).spawn(n_runs)[i]``.
+    workers : int ≥ 1, optional
+        Threads (default ``os.cpu_count()``); results do not depend on it.
+    debias : bool
+        Bias-corrected Adam vs ODE (3.3) (True) or uncorrected Adam vs ODE (7.1) (False).
+    reference : array (N+1, 3d), optional
+        z(kγ), k = 0 … N, precomputed by :func:`reference_path`; solved here when omitted.
+    noise, progress
+        As in :func:`monte_carlo`.
+
+    Returns
+    -------
+    ndarray (n_runs,)
+        The sup distances on packed z (Euclidean); ``inf`` for diverged runs (with a
+        :class:`DivergenceWarning` naming them).
+    """
+    optimizer = Adam(gamma, a, b, eps, debias)
+    n = steps_for_horizon(T, optimizer.gamma)
+    if reference is None:
+        reference = reference_path(problem, x0, gamma, a, b, eps, T, debias)
+    else:
+        reference = _check_reference(reference, problem.dim)
+        if reference.shape != (n + 1, 3 * problem.dim):
+            raise ValueError(f"reference must have shape (N+1, 3d) = ({n + 1}, "
+                             f"{3 * problem.dim}) for T = {T!r}, gamma = {gamma!r}, got "
+                             f"{reference.shape}")
+    result = monte_carlo(problem, optimizer, x0, n, n_runs, seed, noise=noise,
+                         reference=reference, track_grad_norm=False, workers=workers,
+                         progress=progress)
+    return result.sup_distance
