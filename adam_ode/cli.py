@@ -54,7 +54,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                         "--set gammas=[0.1,0.01] --set 'problem={name=\"double-well\", d=2}'")
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/<experiment>)")
     p.add_argument("--seed", type=_nonnegative_int, help="root seed (overrides the config's seed)")
-    p.add_argument("--workers", type=_positive_int, default=1, help="worker threads (default 1)")
+    p.add_argument("--workers", type=_positive_int, default=None,
+                   help="worker threads (default: all cores; results do not depend on it)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or info lines")
 
 
@@ -72,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep = sub.add_parser("reproduce", help="run every experiment with its default config "
                                              "into figures/<name>/")
     p_rep.add_argument("--out", metavar="DIR", help="root output directory (default figures)")
-    p_rep.add_argument("--workers", type=_positive_int, default=1,
-                       help="worker threads (default 1)")
+    p_rep.add_argument("--workers", type=_positive_int, default=None,
+                       help="worker threads (default: all cores; results do not depend on it)")
     p_rep.add_argument("--quiet", action="store_true", help="no progress bars")
     p_rep.add_argument("--only", nargs="+", metavar="NAME", help="only these experiments")
 

@@ -373,6 +373,8 @@ def _check_seed(name, seed) -> int:
 
 
 def _check_workers(workers) -> int:
+    if workers is None:  # default: every core (results do not depend on the thread count)
+        return os.cpu_count() or 1
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ExperimentError(f"workers must be an integer >= 1, got {workers!r}")
     return int(workers)
@@ -383,7 +385,7 @@ def _check_workers(workers) -> int:
 
 
 def run_experiment(name: str, overrides=(), out_dir=None, seed: int | None = None,
-                   workers: int = 1, quiet: bool = False) -> RunRecord:
+                   workers: int | None = None, quiet: bool = False) -> RunRecord:
     """Resolve the config of ``name``, run its runner and write the result files.
 
     Parameters
@@ -396,8 +398,8 @@ def run_experiment(name: str, overrides=(), out_dir=None, seed: int | None = Non
         Output directory (default ``runs/<name>``), created if needed.
     seed : int, optional
         Overrides the config's ``seed``.
-    workers : int ≥ 1
-        Worker threads offered to the runner.
+    workers : int ≥ 1, optional
+        Worker threads offered to the runner (default: all cores).
     quiet : bool
         No progress bars.
 
@@ -438,11 +440,17 @@ def run_experiment(name: str, overrides=(), out_dir=None, seed: int | None = Non
         "environment": environment_info(),
         "results": result.summary,
     }
+    # The key numbers also stand at the top level (summary["slope"], summary["table"], ...),
+    # where they cannot shadow the bookkeeping keys above.
+    clash = set(summary) & set(result.summary)
+    if clash:
+        raise ValueError(f"runner of {name!r} returned reserved summary keys {sorted(clash)}")
+    summary.update(result.summary)
     files.append(write_json(out_dir / SUMMARY_FILE, summary))  # last: marks a complete run
     return RunRecord(name, out_dir, summary, result, wall_time, tuple(files))
 
 
-def reproduce(out_root=None, workers: int = 1, quiet: bool = False, only=None,
+def reproduce(out_root=None, workers: int | None = None, quiet: bool = False, only=None,
               log=print) -> list:
     """Run every registered experiment with its default config into ``out_root/<name>/``.
 
