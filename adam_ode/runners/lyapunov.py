@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..analysis.discrete_energy import discrete_energy
 from ..analysis.lyapunov import lyapunov_phase_diagram, verify_lyapunov
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..problems import make_problem
@@ -41,10 +42,15 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     pairs = _pairs(config)
     n_cells = len(config["a_values"]) * len(config["b_values"])
 
-    records = []
-    with ctx.progress(len(pairs) + n_cells, desc=EXPERIMENT) as bar:
+    records, discrete = [], []
+    seeds = np.random.SeedSequence(ctx.seed).spawn(len(pairs))
+    with ctx.progress(2 * len(pairs) + n_cells, desc=EXPERIMENT) as bar:
         for a, b in pairs:
             records.append(verify_lyapunov(problem, x0, a, b, eps, T, n_times=n_times))
+            bar.update()
+        for (a, b), seed in zip(pairs, seeds):
+            discrete.append(discrete_energy(problem, x0, a, b, eps, T, config["discrete_gamma"],
+                                            config["discrete_runs"], seed, workers=ctx.workers))
             bar.update()
         phase = lyapunov_phase_diagram(problem, x0, config["a_values"], config["b_values"], eps,
                                        T, n_times=n_times, callback=bar.update)
@@ -59,6 +65,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
                                                 default=0.0),
         "max_F_minus_F0_when_b_le_4a": max((rec.max_F_minus_F0 for rec in ok), default=0.0),
         "monotone_tolerance": max(rec.tolerance for rec in records),
+        "discrete": [rec.as_dict() for rec in discrete],
         "phase_diagram": {
             "a_values": phase.a_values, "b_values": phase.b_values,
             "max_energy_increase": phase.max_energy_increase, "monotone": phase.monotone,
@@ -70,17 +77,20 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
               "phase_b_values": phase.b_values,
               "phase_max_energy_increase": phase.max_energy_increase,
               "phase_monotone": phase.monotone}
-    for i, rec in enumerate(records):
+    for i, (rec, drec) in enumerate(zip(records, discrete)):
         arrays[f"pair{i}_t"] = rec.t
         arrays[f"pair{i}_V"] = rec.V
         arrays[f"pair{i}_F"] = rec.F
+        arrays[f"pair{i}_discrete_t"] = drec.t
+        arrays[f"pair{i}_discrete_mean_V"] = drec.mean_V
     title = (f"{describe_problem(problem)}, x0 = [{', '.join(f'{v:g}' for v in x0)}], "
              f"eps = {eps:g}, T = {T:g}")
-    return ExperimentResult(summary=summary, arrays=arrays, figure=plot(records, phase, title),
-                            table=format_table(records, title))
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=plot(records, phase, title, discrete),
+                            table=format_table(records, title, discrete))
 
 
-def format_table(records, title: str = "") -> str:
+def format_table(records, title: str = "", discrete=()) -> str:
     """Plain-text verification table, one line per (a, b)."""
     head = (f"{'a':>7} {'b':>7}  {'b<=4a':>5}  {'max rise of V':>13}  {'at t':>7}  "
             f"{'monotone':>8}  {'max F-F(x0)':>11}  {'max dV/dt-bound':>15}")
@@ -97,6 +107,16 @@ def format_table(records, title: str = "") -> str:
     tol = max(rec.tolerance for rec in records)
     lines.append(f"monotone: max rise <= {tol:.1e} (solver-tolerance threshold; smaller rises "
                  "are shown as 0). Lemma 7.5 guarantees it when b <= 4a.")
+    if discrete:
+        d0 = discrete[0]
+        lines.append(f"Discrete analogue: mean over {d0.n_runs} Adam runs of V(n gamma, z_n), "
+                     f"gamma = {d0.gamma:g}")
+        head = (f"{'a':>7} {'b':>7}  {'max rise of E V':>15}  {'max |E V - V_ode|':>17}  "
+                f"{'max E F - F(x0)':>15}")
+        lines += [head, "-" * len(head)]
+        for rec in discrete:
+            lines.append(f"{rec.a:7.3g} {rec.b:7.3g}  {rec.max_mean_increase:15.3g}  "
+                         f"{rec.max_gap_to_ode:17.3g}  {rec.max_mean_F_minus_F0:15.3g}")
     return "\n".join(line for line in lines if line)
 
 
@@ -137,15 +157,15 @@ def describe_problem(problem) -> str:
     return f"{problem.config()['name']} ({', '.join(parts)})"
 
 
-def plot(records, phase, title: str = ""):
-    """Three panels: V(t, z(t)), F(x(t)) (log time) and the (a, b) phase diagram."""
+def plot(records, phase, title: str = "", discrete=()):
+    """Panels: V(t, z(t)), F(x(t)) (log time), E V along Adam iterates, (a, b) phase diagram."""
     plt = pyplot()
     from matplotlib.colors import LogNorm
 
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 3, figsize=(3 * FIGSIZE_PANEL[0] + 1, FIGSIZE_PANEL[1]),
+        fig, axes = plt.subplots(2, 2, figsize=(2 * FIGSIZE_PANEL[0] + 1, 2 * FIGSIZE_PANEL[1]),
                                  layout="constrained")
-        ax_v, ax_f, ax_p = axes
+        (ax_v, ax_f), (ax_d, ax_p) = axes
         ok = [r for r in records if r.lyapunov_condition]
         bad = [r for r in records if not r.lyapunov_condition]
         blues = plt.cm.Blues(np.linspace(0.45, 0.95, max(len(ok), 1)))
@@ -162,6 +182,20 @@ def plot(records, phase, title: str = ""):
             if not rec.monotone:
                 ax_v.plot(rec.t_max_increase, np.interp(rec.t_max_increase, rec.t, rec.V), "o",
                           color=colours[id(rec)], ms=5)
+        for rec, drec in zip(records, discrete):
+            keep = drec.t >= T_MIN_PLOT
+            ax_d.plot(drec.t[keep], drec.mean_V[keep], color=colours[id(rec)],
+                      ls="-" if rec.lyapunov_condition else "--", lw=1.5,
+                      label=f"a={rec.a:g}, b={rec.b:g}")
+        if discrete:
+            ax_d.set_title(f"Discrete analogue: mean of V(nγ, z_n) over {discrete[0].n_runs} "
+                           f"Adam runs, γ = {discrete[0].gamma:g}")
+            ax_d.axhline(records[0].F[0], color="0.4", lw=0.8, ls=":")
+            ax_d.set_xscale("log")
+            ax_d.set_xlabel("time t = nγ (log scale)")
+            ax_d.set_ylabel("E V(nγ, z_n)")
+        else:
+            ax_d.set_visible(False)
         F0 = records[0].F[0]
         for ax, name in ((ax_v, "energy V(t, z(t))"), (ax_f, "objective F(x(t))")):
             ax.axhline(F0, color="0.4", lw=0.8, ls=":")
