@@ -85,7 +85,9 @@ def test_lyapunov_command_prints_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "monotone" in out
     rows = [line.split() for line in out.splitlines() if line.split()[:2] == ["1", "20"]]
-    assert len(rows) == 1 and "NO" in rows[0]
+    # One row in the ODE table (flagged), one in the discrete-analogue table (E V rises too).
+    assert len(rows) == 2 and "NO" in rows[0]
+    assert float(rows[1][2]) > 0.01, rows[1]
 
 
 # ----------------------------------------------------------------------------- config errors
