@@ -5,7 +5,12 @@ Layers follow the mathematics of Barakat & Bianchi (SIAM J. Optim. 2021):
 - :mod:`adam_ode.problems`: stochastic problems (exact F, ∇F, S, samplers);
 - :mod:`adam_ode.dynamics`, :mod:`adam_ode.lyapunov`, :mod:`adam_ode.heavy_ball`: vector fields,
   Lyapunov energy, heavy-ball-with-friction form;
-- :mod:`adam_ode.integrate`: reference trajectories (the only caller of ``solve_ivp``).
+- :mod:`adam_ode.integrate`: reference trajectories (the only caller of ``solve_ivp``);
+- :mod:`adam_ode.iterates`, :mod:`adam_ode.montecarlo`: numba-JIT discrete Adam and the SGD
+  family at step size γ, reproducible parallel Monte Carlo with streaming statistics;
+- :mod:`adam_ode.analysis`: weak convergence (Thm 4.3), Lyapunov verification, long-run studies;
+- :mod:`adam_ode.experiments`, :mod:`adam_ode.cli`, :mod:`adam_ode.runners`: experiments, figures
+  and the ``adam-ode`` command.
 """
 
 from ._validation import LyapunovWarning
@@ -14,7 +19,11 @@ from .dynamics import (adam_vector_field, autonomous_vector_field, debiased_mome
 from .heavy_ball import (friction, gradient_flow_vector_field, hbf_residual,
                          heavy_ball_vector_field, mass, mass_rate)
 from .integrate import AdamTrajectory, Trajectory, solve_gradient_flow, solve_heavy_ball, solve_ode
+from .iterates import (SGD, Adam, AdamDecreasing, MomentumSGD, Optimizer, RMSProp, run_adam,
+                       run_adam_decreasing, run_momentum_sgd, run_optimizer, run_rmsprop, run_sgd)
 from .lyapunov import U, energy, energy_rate, energy_rate_bound
+from .montecarlo import (DivergenceWarning, MonteCarloResult, monte_carlo, monte_carlo_adam,
+                         reference_path, sup_distance)
 from .problems import DoubleWell, LeastSquares, LinearRegression2D, Problem, StochasticQuadratic
 from .state import initial_state, pack, unpack
 
@@ -50,4 +59,22 @@ __all__ = [
     "solve_ode",
     "solve_heavy_ball",
     "solve_gradient_flow",
+    "Optimizer",
+    "Adam",
+    "AdamDecreasing",
+    "SGD",
+    "MomentumSGD",
+    "RMSProp",
+    "run_adam",
+    "run_adam_decreasing",
+    "run_sgd",
+    "run_momentum_sgd",
+    "run_rmsprop",
+    "run_optimizer",
+    "DivergenceWarning",
+    "MonteCarloResult",
+    "monte_carlo",
+    "monte_carlo_adam",
+    "reference_path",
+    "sup_distance",
 ]
