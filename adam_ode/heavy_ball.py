@@ -53,11 +53,14 @@ def hbf_residual(solution, t, problem, a: float, b: float, eps: float, debias: b
     r"""Residual M ẍ + c2 ẋ + ∇F(x) of the heavy-ball form along a solved Adam trajectory.
 
     ẋ is the ODE field evaluated on the dense solution; ẍ is its central difference with step
-    ``step * max(t, 1)``, so the residual is a check of the HBF algebra (mass, Ṁ, c2) against
-    the trajectory, of the size of the finite-difference error. Times must satisfy t > step.
+    ``h = step * max(t, 1)``, so the residual is a check of the HBF algebra (mass, Ṁ, c2) against
+    the trajectory, of the size of the finite-difference error. Near the ends of [0, T] the step
+    shrinks to stay inside the solution's interval; times must satisfy 0 < t < T.
     """
     t = np.atleast_1d(np.asarray(t, dtype=float))
-    h = step * np.maximum(t, 1.0)
+    if np.any(t <= 0.0) or np.any(t >= solution.T):
+        raise ValueError(f"t must lie in (0, T) = (0, {solution.T:g}), got {t}")
+    h = np.minimum(step * np.maximum(t, 1.0), 0.5 * np.minimum(t, solution.T - t))
     field = adam_vector_field if debias else autonomous_vector_field
 
     def x_dot(s):
