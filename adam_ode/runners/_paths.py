@@ -1,0 +1,75 @@
+"""Helpers shared by the path-level runners (``convergence``, ``interpolated``, ``debiasing``).
+
+Small glue between :func:`adam_ode.montecarlo.monte_carlo`, the experiment context and the
+figures: progress callbacks, decimation grids, the step-size colours and Adam's (a, b) from the
+practical (α, β) parametrisation. No numerics of their own beyond index arithmetic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..experiments import ExperimentError
+
+__all__ = ["run_counter", "log_steps", "gamma_colours", "check_gammas", "fmt_vector",
+           "ODE_STYLE", "AUTONOMOUS_STYLE"]
+
+LOG_GRID_REFINE_LIMIT = 20  # log_steps refines its geometric grid at most this many times over
+
+# Reference (ODE) curves are drawn the same way in every figure of these runners.
+ODE_STYLE = dict(color="black", lw=1.8, zorder=5)
+AUTONOMOUS_STYLE = dict(color="0.35", lw=1.6, ls=(0, (5, 2)), zorder=5)
+
+
+def run_counter(bar):
+    """Adapt a :class:`~adam_ode.progress.Progress` to ``monte_carlo(progress=...)``.
+
+    ``monte_carlo`` reports the cumulative number of finished runs of one call, while
+    ``Progress.update`` counts increments; the returned callable converts one into the other
+    (one counter per ``monte_carlo`` call).
+    """
+    done = [0]
+
+    def callback(n_finished: int) -> None:
+        bar.update(n_finished - done[0])
+        done[0] = n_finished
+
+    return callback
+
+
+def log_steps(n_steps: int, n_points: int) -> np.ndarray:
+    """At least ``min(n_points, n_steps)`` distinct steps in [1, n_steps], log-spaced (int64).
+
+    Used to decimate per-step curves for log-time plots: every early step is kept (where the
+    bias corrections act), later steps are thinned geometrically.
+    """
+    if n_steps < 1:
+        return np.zeros(0, dtype=np.int64)
+    target = min(n_points, n_steps)
+    n_grid = target
+    while True:
+        # Rounding merges the first, densest grid points: refine until enough remain distinct.
+        steps = np.unique(np.round(np.geomspace(1, n_steps, n_grid)).astype(np.int64))
+        if steps.size >= target or n_grid > LOG_GRID_REFINE_LIMIT * target:
+            return steps
+        n_grid = int(1.25 * n_grid) + 1
+
+
+def gamma_colours(n: int):
+    """One colour per step size, largest γ first (warm = large γ, dark blue = small γ)."""
+    from matplotlib import colormaps
+
+    return colormaps["plasma"](np.linspace(0.8, 0.1, n)) if n > 1 else [colormaps["plasma"](0.1)]
+
+
+def check_gammas(gammas) -> list:
+    """The list of step sizes of a config, each > 0 (ExperimentError otherwise)."""
+    gammas = [float(g) for g in gammas]
+    if not gammas or any(not np.isfinite(g) or g <= 0 for g in gammas):
+        raise ExperimentError(f"gammas must be a non-empty list of step sizes > 0, got {gammas!r}")
+    return gammas
+
+
+def fmt_vector(x) -> str:
+    """``(3, 1)``-style label of a short vector."""
+    return "(" + ", ".join(f"{v:g}" for v in np.asarray(x, dtype=float)) + ")"
