@@ -43,6 +43,7 @@ BATCH_RUNS = 100  # runs recorded at every step per monte_carlo call (memory ~ 1
 PLOT_POINTS = 400  # log-spaced steps kept for the figure and data.npz (the maxima use all steps)
 SIGNIFICANCE = 2.0  # a mean excess counts as real when it exceeds this many standard errors
 STARTS = ("near", "far")  # config keys x0_near, x0_far
+MIN_DECADES = 2.0  # smallest y range of a panel (log scale), so that decade ticks are labelled
 CURVES = ("ode_debiased", "ode_autonomous", "adam_debiased", "adam_no_correction")
 
 
@@ -199,6 +200,8 @@ def _table(summary: dict) -> str:
 def plot(cases, steps, arrays, problem, alpha, beta, eps, n_runs, F_star):
     """Rows: start near / far from x*; columns: γ. F(x) − F* (log) against t (log)."""
     plt = pyplot()
+    from matplotlib.ticker import NullFormatter
+
     gammas = sorted({c["gamma"] for c in cases}, reverse=True)
     n_cols = len(gammas)
     shift = 0.0 if F_star is None else F_star
@@ -250,7 +253,11 @@ def plot(cases, steps, arrays, problem, alpha, beta, eps, n_runs, F_star):
             ax.set_yscale("log")
             low = min(min(float(np.min(v)) for v in adam_values), level)
             high = max(max(float(np.max(v)) for v in adam_values), level)
-            ax.set_ylim(low / 3, high * 4)
+            # At least MIN_DECADES on the y axis: decade ticks only, no (slow, crowded) mathtext
+            # labels on the minor ticks.
+            span = max(MIN_DECADES - np.log10(high * 4 / (low / 3)), 0.0) / 2
+            ax.set_ylim(low / 3 / 10**span, high * 4 * 10**span)
+            ax.yaxis.set_minor_formatter(NullFormatter())
             ax.set_xlim(t[0], t[-1])
             ax.set_title(f"{c['start']} start x0 = {fmt_vector(c['x0'])}\n"
                          f"γ = {c['gamma']:g}  (a = {c['a']:g}, b = {c['b']:g})", fontsize=10)
