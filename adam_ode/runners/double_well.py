@@ -27,8 +27,7 @@ from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import DoubleWell, make_problem
 from ..state import unpack
-from ._plot import FIGSIZE_PANEL, STYLE, pyplot
-from .lyapunov import describe_problem
+from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
 __all__ = ["run", "plot", "critical_points"]
 

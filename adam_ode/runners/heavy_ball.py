@@ -23,8 +23,7 @@ from ..iterates import SGD, Adam, MomentumSGD
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
-from ._plot import FIGSIZE_PANEL, STYLE, pyplot
-from .lyapunov import describe_problem
+from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
 __all__ = ["run", "plot"]
 

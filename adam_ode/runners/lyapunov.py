@@ -15,9 +15,9 @@ from ..analysis.discrete_energy import discrete_energy
 from ..analysis.lyapunov import lyapunov_phase_diagram, verify_lyapunov
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..problems import make_problem
-from ._plot import FIGSIZE_PANEL, STYLE, pyplot
+from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
-__all__ = ["run", "format_table", "plot", "describe_problem"]
+__all__ = ["run", "format_table", "plot"]
 
 EXPERIMENT = "lyapunov"
 T_MIN_PLOT = 1e-3  # left end of the log time axis: the early, bias-corrected phase is visible
@@ -136,25 +136,6 @@ def _grid_ticks(axis, values) -> None:
     axis.set_major_locator(FixedLocator(values))
     axis.set_major_formatter(lambda v, _pos: f"{v:g}")
     axis.set_minor_locator(NullLocator())
-
-
-def describe_problem(problem) -> str:
-    """Short label of a problem: name and parameters, constant vectors shown once."""
-    parts = []
-    for key, value in problem.config().items():
-        if key == "name":
-            continue
-        if isinstance(value, list) and value and all(v == value[0] for v in value) \
-                and len(value) > 1:
-            value = value[0]
-        if isinstance(value, float):
-            value = f"{value:.4g}"
-        elif isinstance(value, list) and len(value) <= 4:
-            value = "[" + ", ".join(f"{v:g}" for v in value) + "]"
-        elif isinstance(value, list):
-            value = f"<{len(value)} values>"
-        parts.append(f"{key}={value}")
-    return f"{problem.config()['name']} ({', '.join(parts)})"
 
 
 def plot(records, phase, title: str = "", discrete=()):

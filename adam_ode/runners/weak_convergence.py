@@ -13,8 +13,7 @@ import numpy as np
 from ..analysis.weak_convergence import weak_convergence_study
 from ..experiments import ExperimentResult, RunContext, register
 from ..problems import make_problem
-from ._plot import FIGSIZE_PANEL, STYLE, pyplot
-from .lyapunov import describe_problem
+from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
 __all__ = ["run", "plot", "format_table"]
 
