@@ -26,6 +26,13 @@ __all__ = ["atomic_write", "to_jsonable", "NumpyJSONEncoder", "write_json", "wri
 FIGURE_DPI = 150  # default resolution of saved figures: sharp on screen, ~200 kB per PNG
 TEMP_PREFIX = "."  # temporary files are hidden dot-files next to the destination
 TEMP_SUFFIX = ".tmp"
+FILE_MODE = 0o666  # what open(..., "w") asks for; the process umask is applied on top
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read the umask is to set it and restore it
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -44,6 +51,9 @@ def atomic_write(path):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp creates the file readable by its owner only; give it the permissions a plain
+        # open() would (0o666 less the umask) so results are as shareable as any other file.
+        os.chmod(tmp, FILE_MODE & ~_current_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

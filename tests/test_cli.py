@@ -293,3 +293,18 @@ def test_progress_draws_after_threshold():
     text = stream.getvalue()
     assert "work" in text and "4/4" in text and "100%" in text
     assert bar.n == 4
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    # Atomic writes go through mkstemp (mode 0600); the result must be as readable as open() makes.
+    import os
+    import stat
+
+    from adam_ode.io import write_json
+
+    mask = os.umask(0o022)
+    try:
+        path = write_json(tmp_path / "s.json", {"a": 1})
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
