@@ -421,14 +421,13 @@ def run_experiment(name: str, overrides=(), out_dir=None, seed: int | None = Non
     if not isinstance(result, ExperimentResult):
         raise TypeError(f"runner of {name!r} returned {type(result).__name__}, "
                         "expected ExperimentResult")
-    wall_time = time.perf_counter() - t0
-
     files = [write_npz(out_dir / DATA_FILE, **result.arrays)]
     if result.figure is not None:
         files.append(save_figure(result.figure, out_dir / FIGURE_FILE))
         import matplotlib.pyplot as plt
 
         plt.close(result.figure)
+    wall_time = time.perf_counter() - t0  # the run and its data and figure files
     summary = {
         "experiment": name,
         "description": description,
