@@ -185,7 +185,7 @@ def solve_ode(problem, x0, a: float, b: float, eps: float, T: float, debias: boo
 
     z_s = to_z(t_s, w_s)
     z_dot0 = adam_vector_field(0.0, z0, problem, a, b, eps)  # Lemma 7.3
-    curvature = (z_s - z0 - t_s * z_dot0) / t_s**2
+    curvature = ((z_s - z0) / t_s - z_dot0) / t_s  # not / t_s**2: that underflows for tiny T
 
     def dense(t):
         t = np.asarray(t, dtype=float)
@@ -197,7 +197,11 @@ def solve_ode(problem, x0, a: float, b: float, eps: float, T: float, debias: boo
         return np.where(early, z_early, z_late)
 
     t_out = _resolve_t_eval(t_eval, T, np.concatenate([[0.0], sol.t]))
-    return AdamTrajectory(t_out, dense(t_out), T, dense, sol.nfev, config)
+    z_out = dense(t_out)
+    if not np.all(np.isfinite(z_out)) or not np.all(np.isfinite(curvature)):
+        raise RuntimeError(f"solve_ode: the solution is not finite (T = {T:g}, start step "
+                           f"t_s = {t_s:g})")
+    return AdamTrajectory(t_out, z_out, T, dense, sol.nfev, config)
 
 
 def solve_heavy_ball(problem, x0, damping: float, T: float, gradient_scale: float = 1.0,

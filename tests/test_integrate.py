@@ -50,6 +50,15 @@ def test_agrees_with_independent_rk4_from_t0(problem_and_x0):
     assert errors[1] < errors[0], errors  # the RK4 error shrinks towards the reference
 
 
+@pytest.mark.parametrize("T", [1e-300, 1e-12, 1e-3])
+def test_tiny_horizons_follow_lemma_7_3(T):
+    # For T -> 0 the solution is z0 + T ż(0): no underflow in the Taylor start.
+    problem = LinearRegression2D()
+    traj = solve_ode(problem, [0.0, 0.0], A_RATE, B_RATE, EPS, T)
+    slope = adam_vector_field(0.0, initial_state([0.0, 0.0]), problem, A_RATE, B_RATE, EPS)
+    assert_allclose(traj(T) / T, slope, rtol=1e-2)
+
+
 def test_z0_exact_and_shapes():
     problem = LinearRegression2D()
     x0 = np.array([0.5, -1.0])

@@ -32,6 +32,9 @@ def test_loglog_slope_recovers_power_law_and_stderr():
     noisy = 3.0 * x**0.5 * np.exp(np.random.default_rng(1).normal(0, 0.05, x.size))
     fit = loglog_slope(x, noisy)
     assert abs(fit.slope - 0.5) < 4 * fit.stderr and 0 < fit.stderr < 0.05
+    assert np.isnan(loglog_slope([0.1, 0.01], [1.0, 0.3]).stderr)  # two points: no error bar
+    with pytest.raises(ValueError, match="distinct"):
+        loglog_slope([0.1, 0.1, 0.1], [1.0, 2.0, 3.0])
 
 
 def test_summarize_sample():

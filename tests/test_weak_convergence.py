@@ -50,6 +50,7 @@ def test_independent_of_worker_count(small_study):
 
 @pytest.mark.parametrize("kwargs, name", [({"gammas": [0.5, 0.1]}, "a"),
                                           ({"gammas": [0.1]}, "gammas"),
+                                          ({"gammas": [0.1, 0.1]}, "distinct"),
                                           ({"delta": 0.0}, "delta"), ({"n_runs": 0}, "n_runs")])
 def test_bad_input(kwargs, name):
     args = dict(problem=LinearRegression2D(), x0=[0.0, 0.0], a=3.0, b=1.0, eps=0.1, T=1.0,

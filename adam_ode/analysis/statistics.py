@@ -44,7 +44,8 @@ def loglog_slope(x, y) -> SlopeFit:
     """Fit a power law y ≈ C x^slope by least squares in log-log coordinates.
 
     The standard error is the usual OLS one, sqrt(s² / Σ (log x − mean)²) with s² the residual
-    variance on n − 2 degrees of freedom (0 when only two points are given).
+    variance on n − 2 degrees of freedom (NaN when only two points are given: two points fit
+    any line exactly and say nothing about its uncertainty).
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -52,6 +53,8 @@ def loglog_slope(x, y) -> SlopeFit:
         raise ValueError("x and y must be 1-D arrays of the same length >= 2")
     if np.any(x <= 0) or np.any(y <= 0):
         raise ValueError("x and y must be > 0 for a log-log fit")
+    if np.unique(x).size < 2:
+        raise ValueError("x must hold at least 2 distinct values for a slope")
     lx, ly = np.log(x), np.log(y)
     slope, intercept = np.polyfit(lx, ly, 1)
     if x.size > 2:
@@ -59,7 +62,7 @@ def loglog_slope(x, y) -> SlopeFit:
         s2 = resid @ resid / (x.size - 2)
         stderr = float(np.sqrt(s2 / np.sum((lx - lx.mean()) ** 2)))
     else:
-        stderr = 0.0
+        stderr = float("nan")
     return SlopeFit(float(slope), stderr, float(intercept))
 
 

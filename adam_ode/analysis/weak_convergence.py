@@ -26,7 +26,7 @@ from .statistics import loglog_slope, summarize_sample
 
 __all__ = ["WeakConvergenceStudy", "weak_convergence_study", "MIN_GAMMAS_FOR_SLOPE"]
 
-MIN_GAMMAS_FOR_SLOPE = 2  # a log-log slope needs two γ; its standard error needs three
+MIN_GAMMAS_FOR_SLOPE = 2  # a log-log slope needs two distinct γ; its standard error needs three
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,9 +105,9 @@ def weak_convergence_study(problem, x0, a: float, b: float, eps: float, T: float
     n_runs = check_int("n_runs", n_runs, 1)
     x0 = check_vector("x0", x0, problem.dim)
     gammas = [check_positive("gammas", g) for g in np.atleast_1d(np.asarray(gammas, float))]
-    if len(gammas) < MIN_GAMMAS_FOR_SLOPE:
-        raise ValueError(f"gammas must hold at least {MIN_GAMMAS_FOR_SLOPE} step sizes, "
-                         f"got {len(gammas)}")
+    if len(set(gammas)) < MIN_GAMMAS_FOR_SLOPE:
+        raise ValueError(f"gammas must hold at least {MIN_GAMMAS_FOR_SLOPE} distinct step sizes, "
+                         f"got {gammas}")
     for g in gammas:  # fail before any work on a γ that breaks aγ < 1 or bγ < 1
         Adam(g, a, b, eps, debias)
 
