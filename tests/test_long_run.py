@@ -59,3 +59,16 @@ def test_log_spaced_steps():
     steps = log_spaced_steps(1000, 50)
     assert steps[0] == 0 and steps[1] == 1 and steps[-1] == 1000
     assert np.all(np.diff(steps) > 0)
+
+
+def test_a_seed_sequence_argument_is_not_consumed():
+    # Passing the same SeedSequence twice must give the same streams (spawn() would mutate it).
+    problem = StochasticQuadratic([1.0, 4.0], 0.5)
+    root = np.random.SeedSequence(11)
+    kw = dict(gammas=[0.1, 0.02], a=A, b=B, eps=EPS, horizon=5.0, n_runs=3, delta=0.05)
+    first = ergodic_study(problem, [1.0, 1.0], seed=root, **kw)
+    second = ergodic_study(problem, [1.0, 1.0], seed=root, **kw)
+    by_int = ergodic_study(problem, [1.0, 1.0], seed=11, **kw)
+    assert [r.as_dict() for r in first] == [r.as_dict() for r in second]
+    assert [r.as_dict() for r in first] == [r.as_dict() for r in by_int]
+    assert root.n_children_spawned == 0

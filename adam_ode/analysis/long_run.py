@@ -134,9 +134,8 @@ def ergodic_study(problem, x0, gammas, a: float, b: float, eps: float, horizon: 
     n_runs = check_int("n_runs", n_runs, 2)
     delta = check_nonnegative("delta", delta)
     x0 = check_vector("x0", x0, problem.dim)
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(
-        check_int("seed", seed, 0))
-    children = root.spawn(len(gammas))
+    # Children built by spawn key, leaving a caller's SeedSequence untouched (spawn() would not).
+    children = [run_seed_sequence(seed, i) for i in range(len(gammas))]
 
     records = []
     for gamma, child in zip(gammas, children):
@@ -242,9 +241,7 @@ def compare_decreasing_constant(problem, x0, gamma: float, gamma0: float, kappa:
     constant = Adam(gamma, a, b, eps, True)
     decreasing = AdamDecreasing(gamma0, kappa, a, b, eps)
     steps = log_spaced_steps(n_steps, n_points)
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(
-        check_int("seed", seed, 0))
-    roots = root.spawn(2)
+    roots = [run_seed_sequence(seed, i) for i in range(2)]  # caller's SeedSequence untouched
     out = {0: np.empty((n_runs, steps.size)), 1: np.empty((n_runs, steps.size))}
     optimizers = (constant, decreasing)
 

@@ -30,7 +30,7 @@ import numpy as np
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_ode
 from ..iterates import Adam, run_optimizer
-from ..montecarlo import monte_carlo
+from ..montecarlo import monte_carlo, run_seed_sequence
 from ..problems import make_problem
 from ._paths import (AUTONOMOUS_STYLE, ODE_STYLE, check_gammas, fmt_vector, log_steps,
                      run_counter)
@@ -60,14 +60,12 @@ def mean_objective_path(problem, optimizer, x0, n_steps, n_runs, seed, *, worker
     each recorded at every step, so memory stays O(BATCH_RUNS · n_steps) whatever ``n_runs``.
     Diverged runs raise: a mean over the survivors would hide them.
     """
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     total = np.zeros(n_steps + 1)
     total_sq = np.zeros(n_steps + 1)
     done = 0
     for k in range(math.ceil(n_runs / BATCH_RUNS)):
         size = min(BATCH_RUNS, n_runs - done)
-        batch_seed = np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key + (k,),
-                                            pool_size=root.pool_size)
+        batch_seed = run_seed_sequence(seed, k)
         mc = monte_carlo(problem, optimizer, x0, n_steps, size, batch_seed, record_every=1,
                          track_grad_norm=False, workers=workers,
                          progress=None if progress is None else _offset(progress, done))
