@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 __all__ = [
+    "ParameterError",
     "check_positive",
     "check_nonnegative",
     "check_open_interval",
@@ -18,6 +19,14 @@ __all__ = [
 ]
 
 
+class ParameterError(ValueError):
+    """A parameter outside its allowed range; the message names the parameter and the range.
+
+    A ``ValueError``, so ``except ValueError`` still catches it; the CLI reports exactly these
+    (and configuration errors) as one-line usage errors, and lets any other exception surface.
+    """
+
+
 class LyapunovWarning(UserWarning):
     """b > 4a: the Lyapunov guarantee of Barakat & Bianchi (Assumption 2.5) does not hold."""
 
@@ -26,9 +35,9 @@ def _as_float(name: str, value) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+        raise ParameterError(f"{name} must be a real number, got {value!r}") from None
     if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise ParameterError(f"{name} must be finite, got {value!r}")
     return out
 
 
@@ -36,7 +45,7 @@ def check_positive(name: str, value) -> float:
     """Return ``float(value)`` or raise ``ValueError`` unless ``0 < value < inf``."""
     out = _as_float(name, value)
     if out <= 0.0:
-        raise ValueError(f"{name} must be > 0 (allowed range (0, inf)), got {value!r}")
+        raise ParameterError(f"{name} must be > 0 (allowed range (0, inf)), got {value!r}")
     return out
 
 
@@ -44,7 +53,7 @@ def check_nonnegative(name: str, value) -> float:
     """Return ``float(value)`` or raise ``ValueError`` unless ``0 <= value < inf``."""
     out = _as_float(name, value)
     if out < 0.0:
-        raise ValueError(f"{name} must be >= 0 (allowed range [0, inf)), got {value!r}")
+        raise ParameterError(f"{name} must be >= 0 (allowed range [0, inf)), got {value!r}")
     return out
 
 
@@ -52,7 +61,7 @@ def check_open_interval(name: str, value, low: float, high: float) -> float:
     """Return ``float(value)`` or raise unless ``low < value < high``."""
     out = _as_float(name, value)
     if not low < out < high:
-        raise ValueError(f"{name} must lie in ({low:g}, {high:g}), got {value!r}")
+        raise ParameterError(f"{name} must lie in ({low:g}, {high:g}), got {value!r}")
     return out
 
 
@@ -62,9 +71,9 @@ def check_int(name: str, value, minimum: int) -> int:
         if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
         else:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+            raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -73,11 +82,11 @@ def check_vector(name: str, value, dim: int) -> np.ndarray:
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of {dim} real numbers, got {value!r}") from None
+        raise ParameterError(f"{name} must be an array of {dim} real numbers, got {value!r}") from None
     if arr.shape != (dim,):
-        raise ValueError(f"{name} must have shape ({dim},), got shape {arr.shape}")
+        raise ParameterError(f"{name} must have shape ({dim},), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {arr}")
+        raise ParameterError(f"{name} must be finite, got {arr}")
     return arr
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import ParameterError
 from .io import environment_info, save_figure, write_json, write_npz
 from .progress import Progress
 
@@ -66,7 +67,7 @@ META_KEYS = ("description",)
 _BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-/]*")
 
 
-class ExperimentError(ValueError):
+class ExperimentError(ParameterError):
     """A configuration or usage error (unknown experiment or key, wrong type, bad value)."""
 
 
@@ -421,6 +422,8 @@ def run_experiment(name: str, overrides=(), out_dir=None, seed: int | None = Non
     if not isinstance(result, ExperimentResult):
         raise TypeError(f"runner of {name!r} returned {type(result).__name__}, "
                         "expected ExperimentResult")
+    # summary.json marks a complete run: drop a stale one before the new files replace the old.
+    (out_dir / SUMMARY_FILE).unlink(missing_ok=True)
     files = [write_npz(out_dir / DATA_FILE, **result.arrays)]
     if result.figure is not None:
         files.append(save_figure(result.figure, out_dir / FIGURE_FILE))
@@ -443,7 +446,7 @@ def run_experiment(name: str, overrides=(), out_dir=None, seed: int | None = Non
     # where they cannot shadow the bookkeeping keys above.
     clash = set(summary) & set(result.summary)
     if clash:
-        raise ValueError(f"runner of {name!r} returned reserved summary keys {sorted(clash)}")
+        raise ParameterError(f"runner of {name!r} returned reserved summary keys {sorted(clash)}")
     summary.update(result.summary)
     files.append(write_json(out_dir / SUMMARY_FILE, summary))  # last: marks a complete run
     return RunRecord(name, out_dir, summary, result, wall_time, tuple(files))

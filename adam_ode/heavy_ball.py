@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import ParameterError
 from .dynamics import adam_vector_field, autonomous_vector_field
 from .lyapunov import U, U_rate
 from .state import unpack
@@ -59,7 +60,7 @@ def hbf_residual(solution, t, problem, a: float, b: float, eps: float, debias: b
     """
     t = np.atleast_1d(np.asarray(t, dtype=float))
     if np.any(t <= 0.0) or np.any(t >= solution.T):
-        raise ValueError(f"t must lie in (0, T) = (0, {solution.T:g}), got {t}")
+        raise ParameterError(f"t must lie in (0, T) = (0, {solution.T:g}), got {t}")
     h = np.minimum(step * np.maximum(t, 1.0), 0.5 * np.minimum(t, solution.T - t))
     field = adam_vector_field if debias else autonomous_vector_field
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from ._validation import check_nonnegative, check_positive, check_vector, warn_if_lyapunov_fails
+from ._validation import ParameterError, check_nonnegative, check_positive, check_vector, warn_if_lyapunov_fails
 from .dynamics import (adam_vector_field, autonomous_vector_field, bias_correction, debiased_vector_field,
                        initial_velocity)
 from .heavy_ball import gradient_flow_vector_field, heavy_ball_vector_field
@@ -62,7 +62,7 @@ class Trajectory:
     def __call__(self, t) -> np.ndarray:
         t_arr = np.asarray(t, dtype=float)
         if np.any(t_arr < 0.0) or np.any(t_arr > self.T * (1 + 1e-12)):
-            raise ValueError(f"t must lie in [0, T] = [0, {self.T:g}], got {t!r}")
+            raise ParameterError(f"t must lie in [0, T] = [0, {self.T:g}], got {t!r}")
         return self._dense(t_arr)
 
 
@@ -107,7 +107,7 @@ def _resolve_t_eval(t_eval, T, natural_t):
         return natural_t
     t_eval = np.asarray(t_eval, dtype=float)
     if t_eval.ndim != 1 or np.any(t_eval < 0) or np.any(t_eval > T):
-        raise ValueError(f"t_eval must be a 1-D array of times in [0, T] = [0, {T:g}]")
+        raise ParameterError(f"t_eval must be a 1-D array of times in [0, T] = [0, {T:g}]")
     return t_eval
 
 

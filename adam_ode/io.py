@@ -29,10 +29,14 @@ TEMP_SUFFIX = ".tmp"
 FILE_MODE = 0o666  # what open(..., "w") asks for; the process umask is applied on top
 
 
-def _current_umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)  # the only portable way to read the umask is to set it and restore it
     os.umask(mask)
     return mask
+
+
+# Read once at import (single-threaded then): setting the umask later could race with threads.
+_UMASK = _read_umask()
 
 
 @contextlib.contextmanager
@@ -53,7 +57,7 @@ def atomic_write(path):
             os.fsync(f.fileno())
         # mkstemp creates the file readable by its owner only; give it the permissions a plain
         # open() would (0o666 less the umask) so results are as shareable as any other file.
-        os.chmod(tmp, FILE_MODE & ~_current_umask())
+        os.chmod(tmp, FILE_MODE & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

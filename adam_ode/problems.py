@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_int, check_nonnegative, check_open_interval, check_vector
+from ._validation import ParameterError, check_int, check_nonnegative, check_open_interval, check_vector
 
 __all__ = [
     "Problem",
@@ -183,17 +183,17 @@ class StochasticQuadratic(Problem):
             h = np.logspace(-2.0, 0.0, self.DEFAULT_DIM)
         h_arr = np.atleast_1d(np.asarray(h, dtype=float))
         if h_arr.ndim != 1 or h_arr.size == 0:
-            raise ValueError(f"h must be a non-empty 1-D array, got shape {h_arr.shape}")
+            raise ParameterError(f"h must be a non-empty 1-D array, got shape {h_arr.shape}")
         if not np.all(np.isfinite(h_arr)) or np.any(h_arr <= 0):
-            raise ValueError(f"h must be > 0 and finite (allowed range (0, inf)), got {h_arr}")
+            raise ParameterError(f"h must be > 0 and finite (allowed range (0, inf)), got {h_arr}")
         self.dim = h_arr.size
         self.h = h_arr
         sig = np.broadcast_to(np.asarray(sigma, dtype=float), (self.dim,)).copy() \
             if np.ndim(sigma) == 0 else np.asarray(sigma, dtype=float)
         if sig.shape != (self.dim,):
-            raise ValueError(f"sigma must be a scalar or have shape ({self.dim},), got {sig.shape}")
+            raise ParameterError(f"sigma must be a scalar or have shape ({self.dim},), got {sig.shape}")
         if not np.all(np.isfinite(sig)) or np.any(sig < 0):
-            raise ValueError(f"sigma must be >= 0 and finite (allowed range [0, inf)), got {sigma!r}")
+            raise ParameterError(f"sigma must be >= 0 and finite (allowed range [0, inf)), got {sigma!r}")
         self.sigma = sig
 
     def F(self, x):
@@ -302,12 +302,12 @@ class LeastSquares(Problem):
         A = np.array(A, dtype=float)
         y = np.array(y, dtype=float)
         if A.ndim != 2 or A.shape[0] == 0 or A.shape[1] == 0:
-            raise ValueError(f"A must be a non-empty 2-D array (n, d), got shape {A.shape}")
+            raise ParameterError(f"A must be a non-empty 2-D array (n, d), got shape {A.shape}")
         if y.shape != (A.shape[0],):
-            raise ValueError(f"y must have shape ({A.shape[0]},) to match A of shape {A.shape}, "
+            raise ParameterError(f"y must have shape ({A.shape[0]},) to match A of shape {A.shape}, "
                              f"got {y.shape}")
         if not (np.all(np.isfinite(A)) and np.all(np.isfinite(y))):
-            raise ValueError("A and y must be finite")
+            raise ParameterError("A and y must be finite")
         self.batch_size = check_int("batch_size", batch_size, 1)
         self.A = np.ascontiguousarray(A)
         self.y = np.ascontiguousarray(y)
@@ -371,10 +371,16 @@ def _synthetic_least_squares(n: int = 200, d: int = 5, noise: float = 0.5, seed:
 
 def _least_squares_from_file(data: str, batch_size: int = 1) -> LeastSquares:
     """Load ``A`` and ``y`` from a ``.npz`` file (arrays named A and y) or a ``.csv`` (y last)."""
-    if str(data).endswith(".npz"):
-        with np.load(data) as f:
-            return LeastSquares(f["A"], f["y"], batch_size)
-    table = np.loadtxt(data, delimiter=",", ndmin=2)
+    try:
+        if str(data).endswith(".npz"):
+            with np.load(data) as f:
+                return LeastSquares(f["A"], f["y"], batch_size)
+        table = np.loadtxt(data, delimiter=",", ndmin=2)
+    except OSError as err:
+        raise ParameterError(f"data: cannot read {data!r}: {err}") from None
+    except KeyError as err:
+        raise ParameterError(f"data: {data!r} must hold arrays named 'A' and 'y' ({err})") \
+            from None
     return LeastSquares(table[:, :-1], table[:, -1], batch_size)
 
 
@@ -399,11 +405,11 @@ def make_problem(spec) -> Problem:
     if isinstance(spec, str):
         spec = {"name": spec}
     if not isinstance(spec, dict) or "name" not in spec:
-        raise ValueError(f"problem must be a name or a table with a 'name' key, got {spec!r}")
+        raise ParameterError(f"problem must be a name or a table with a 'name' key, got {spec!r}")
     params = dict(spec)
     name = params.pop("name")
     if name not in PROBLEMS:
-        raise ValueError(f"unknown problem {name!r}; known problems: {', '.join(PROBLEMS)}")
+        raise ParameterError(f"unknown problem {name!r}; known problems: {', '.join(PROBLEMS)}")
     try:
         if name == "least-squares":
             if "data" in params:
@@ -411,7 +417,10 @@ def make_problem(spec) -> Problem:
             return _synthetic_least_squares(**params)
         if name == "stochastic-quadratic" and "d" in params:
             d = check_int("d", params.pop("d"), 1)
+            if "h" in params and np.size(params["h"]) != d:
+                raise ParameterError(f"d = {d} and h of length {np.size(params['h'])} disagree: "
+                                     "give h, or d for the default log-spaced curvatures")
             params.setdefault("h", np.logspace(-2.0, 0.0, d) if d > 1 else [1.0])
         return PROBLEMS[name](**params)
     except TypeError as err:
-        raise ValueError(f"bad parameters for problem {name!r}: {err}") from None
+        raise ParameterError(f"bad parameters for problem {name!r}: {err}") from None

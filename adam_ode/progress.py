@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 
+from ._validation import ParameterError
+
 __all__ = ["Progress", "SHOW_AFTER", "REFRESH_INTERVAL"]
 
 SHOW_AFTER = 1.0  # seconds: runs shorter than this never draw anything
@@ -53,7 +55,7 @@ class Progress:
     def __init__(self, total: int, desc: str = "", quiet: bool = False, stream=None,
                  show_after: float = SHOW_AFTER):
         if total < 0:
-            raise ValueError(f"total must be >= 0, got {total}")
+            raise ParameterError(f"total must be >= 0, got {total}")
         self.total = int(total)
         self.desc = desc
         self.quiet = quiet

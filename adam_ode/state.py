@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import ParameterError
+
 __all__ = ["pack", "unpack", "initial_state"]
 
 
@@ -18,7 +20,7 @@ def unpack(z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     z = np.asarray(z, dtype=float)
     d, rest = divmod(z.shape[-1], 3)
     if rest:
-        raise ValueError(f"z must have a last axis of length 3d, got {z.shape[-1]}")
+        raise ParameterError(f"z must have a last axis of length 3d, got {z.shape[-1]}")
     return z[..., :d], z[..., d:2 * d], z[..., 2 * d:]
 
 

@@ -139,6 +139,8 @@ def test_quadratic_defaults_are_dimension_100_ill_conditioned():
         (lambda: LeastSquares(np.ones(3), np.ones(3)), "A"),
         (lambda: LeastSquares(np.ones((3, 2)), np.ones(3), batch_size=0), "batch_size"),
         (lambda: make_problem("rosenbrock"), "problem"),
+        (lambda: make_problem({"name": "least-squares", "data": "/nonexistent.npz"}), "data"),
+        (lambda: make_problem({"name": "stochastic-quadratic", "d": 3, "h": [1.0, 2.0]}), "d"),
     ],
 )
 def test_bad_input_names_the_parameter(build, name):

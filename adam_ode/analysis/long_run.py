@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .._validation import check_int, check_nonnegative, check_positive, check_vector
+from .._validation import ParameterError, check_int, check_nonnegative, check_positive, check_vector
 from ..iterates import Adam, AdamDecreasing, run_optimizer
 from ..montecarlo import monte_carlo, run_seed_sequence, steps_for_horizon
 from ..state import unpack
@@ -130,7 +130,7 @@ def ergodic_study(problem, x0, gammas, a: float, b: float, eps: float, horizon: 
     horizon = check_positive("horizon", horizon)
     burn_in = check_nonnegative("burn_in", burn_in)
     if burn_in >= horizon:
-        raise ValueError(f"burn_in must lie in [0, horizon) = [0, {horizon:g}), got {burn_in!r}")
+        raise ParameterError(f"burn_in must lie in [0, horizon) = [0, {horizon:g}), got {burn_in!r}")
     n_runs = check_int("n_runs", n_runs, 2)
     delta = check_nonnegative("delta", delta)
     x0 = check_vector("x0", x0, problem.dim)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import LyapunovWarning, check_int
+from .._validation import LyapunovWarning, ParameterError, check_int
 from ..integrate import ATOL, RTOL, solve_ode
 from ..lyapunov import energy, energy_rate, energy_rate_bound
 from ..state import unpack
@@ -88,16 +88,16 @@ def max_energy_increase(V, t=None):
     """
     V = np.asarray(V, dtype=float)
     if V.ndim != 1 or V.size == 0:
-        raise ValueError(f"V must be a non-empty 1-D array, got shape {V.shape}")
+        raise ParameterError(f"V must be a non-empty 1-D array, got shape {V.shape}")
     if not np.all(np.isfinite(V)):
-        raise ValueError("V must be finite")
+        raise ParameterError("V must be finite")
     rise = V - np.minimum.accumulate(V)
     k = int(np.argmax(rise))
     if t is None:
         return float(rise[k])
     t = np.asarray(t, dtype=float)
     if t.shape != V.shape:
-        raise ValueError(f"t must have the shape of V {V.shape}, got {t.shape}")
+        raise ParameterError(f"t must have the shape of V {V.shape}, got {t.shape}")
     return float(rise[k]), float(t[k])
 
 
@@ -253,7 +253,7 @@ class LyapunovPhaseDiagram:
 def _positive_grid(name, values) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"{name} must be a non-empty list of numbers > 0, got {values!r}")
+        raise ParameterError(f"{name} must be a non-empty list of numbers > 0, got {values!r}")
     return arr
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import ParameterError
+
 __all__ = ["wilson_interval", "SlopeFit", "loglog_slope", "summarize_sample"]
 
 Z_95 = 1.959963984540054  # standard normal 97.5 % quantile: two-sided 95 % intervals
@@ -18,9 +20,9 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     successes, which is the regime of P(sup > δ) for small γ.
     """
     if n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+        raise ParameterError(f"n must be an integer >= 1, got {n!r}")
     if not 0 <= successes <= n:
-        raise ValueError(f"successes must lie in [0, n] = [0, {n}], got {successes!r}")
+        raise ParameterError(f"successes must lie in [0, n] = [0, {n}], got {successes!r}")
     p = successes / n
     denom = 1.0 + z**2 / n
     centre = (p + z**2 / (2 * n)) / denom
@@ -50,11 +52,11 @@ def loglog_slope(x, y) -> SlopeFit:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1 or x.size < 2:
-        raise ValueError("x and y must be 1-D arrays of the same length >= 2")
+        raise ParameterError("x and y must be 1-D arrays of the same length >= 2")
     if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("x and y must be > 0 for a log-log fit")
+        raise ParameterError("x and y must be > 0 for a log-log fit")
     if np.unique(x).size < 2:
-        raise ValueError("x must hold at least 2 distinct values for a slope")
+        raise ParameterError("x must hold at least 2 distinct values for a slope")
     lx, ly = np.log(x), np.log(y)
     slope, intercept = np.polyfit(lx, ly, 1)
     if x.size > 2:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_int, check_positive, check_vector
+from .._validation import ParameterError, check_int, check_positive, check_vector
 from ..integrate import solve_ode
 from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
@@ -106,7 +106,7 @@ def weak_convergence_study(problem, x0, a: float, b: float, eps: float, T: float
     x0 = check_vector("x0", x0, problem.dim)
     gammas = [check_positive("gammas", g) for g in np.atleast_1d(np.asarray(gammas, float))]
     if len(set(gammas)) < MIN_GAMMAS_FOR_SLOPE:
-        raise ValueError(f"gammas must hold at least {MIN_GAMMAS_FOR_SLOPE} distinct step sizes, "
+        raise ParameterError(f"gammas must hold at least {MIN_GAMMAS_FOR_SLOPE} distinct step sizes, "
                          f"got {gammas}")
     for g in gammas:  # fail before any work on a γ that breaks aγ < 1 or bγ < 1
         Adam(g, a, b, eps, debias)
