@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from .._validation import check_vector
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_ode
 from ..iterates import Adam, run_optimizer
@@ -102,14 +103,16 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     """ODEs and Adam with/without bias correction against F(x0) (see the module docstring)."""
     problem = make_problem(config["problem"])
     alpha, beta, eps = config["alpha"], config["beta"], config["eps"]
-    if not (0.0 <= alpha < 1.0 and 0.0 < beta < 1.0):
-        raise ExperimentError(f"alpha must lie in [0, 1) and beta in (0, 1), got alpha = "
-                              f"{alpha!r}, beta = {beta!r}")
+    # alpha = 1 - a gamma and beta = 1 - b gamma with a, b > 0 and a gamma, b gamma < 1.
+    if not (0.0 < alpha < 1.0 and 0.0 < beta < 1.0):
+        raise ExperimentError(f"alpha and beta must lie in (0, 1), got alpha = {alpha!r}, "
+                              f"beta = {beta!r}")
     gammas = check_gammas(config["gammas"])
     n_steps, n_runs = config["n_steps"], config["n_runs"]
     if n_steps < 1 or n_runs < 2:
         raise ExperimentError(f"n_steps must be >= 1 and n_runs >= 2, got {n_steps}, {n_runs}")
-    starts = {name: np.asarray(config[f"x0_{name}"], dtype=float) for name in STARTS}
+    starts = {name: check_vector(f"x0_{name}", config[f"x0_{name}"], problem.dim)
+              for name in STARTS}
     x_star = problem.minimizer
     F_star = None if x_star is None else float(problem.F(x_star))
     steps_plot = log_steps(n_steps, PLOT_POINTS)

@@ -27,6 +27,7 @@ from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import DoubleWell, make_problem
 from ..state import unpack
+from ._paths import check_gammas
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
 __all__ = ["run", "plot", "critical_points"]
@@ -71,7 +72,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     seeds = ctx.seed_sequence().spawn(3)
     cloud_seeds = seeds[0].spawn(len(starts))
     n_cloud = steps_for_horizon(T, gamma_cloud)
-    gammas = config["gammas"]
+    gammas = check_gammas(config["gammas"])
     total = len(starts) + 2 * config["compare_runs"] + len(gammas)
 
     with ctx.progress(total, desc=EXPERIMENT) as bar:

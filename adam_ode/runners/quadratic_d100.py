@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_positive
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_ode
 from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import StochasticQuadratic, make_problem
 from ..state import unpack
+from ._paths import check_gammas
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
 __all__ = ["run", "plot"]
@@ -64,7 +66,8 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     if x0.shape != (d,):
         raise ExperimentError(f"x0 must be empty (all ones) or have {d} entries, got {x0.size}")
     a, b, eps, T = config["a"], config["b"], config["eps"], config["T"]
-    gammas = [float(g) for g in config["gammas"]]
+    gammas = check_gammas(config["gammas"])
+    T = check_positive("T", T)
     n_runs = config["n_runs"]
     coords = _coordinates(problem.h)
 
