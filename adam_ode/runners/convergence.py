@@ -20,6 +20,7 @@ from ..integrate import solve_ode
 from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
+from ..state import unpack
 from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours, run_counter
 from ._plot import STYLE, pyplot
 
@@ -96,7 +97,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
                              progress=run_counter(bar))
             t = mc.record_times
             # (R, K), NaN after a divergence
-            dist = problem.critical_distance(mc.record[:, :, :problem.dim])
+            dist = problem.critical_distance(unpack(mc.record)[0])
             ok = ~mc.diverged
             if not ok.any():
                 raise RuntimeError(f"all {n_runs} runs diverged at gamma = {gamma:g}")

@@ -33,6 +33,7 @@ from ..integrate import solve_ode
 from ..iterates import Adam, run_optimizer
 from ..montecarlo import monte_carlo, run_seed_sequence
 from ..problems import make_problem
+from ..state import unpack
 from ._paths import (AUTONOMOUS_STYLE, ODE_STYLE, check_gammas, fmt_vector, log_steps,
                      run_counter)
 from ._plot import STYLE, pyplot
@@ -72,7 +73,7 @@ def mean_objective_path(problem, optimizer, x0, n_steps, n_runs, seed, *, worker
                          progress=None if progress is None else _offset(progress, done))
         if mc.diverged.any():
             raise RuntimeError(f"{int(mc.diverged.sum())} runs of {optimizer} diverged")
-        F = problem.F(mc.record[:, :, :problem.dim])  # (size, n_steps + 1)
+        F = problem.F(unpack(mc.record)[0])  # (size, n_steps + 1)
         total += F.sum(axis=0)
         total_sq += (F**2).sum(axis=0)
         done += size
@@ -89,9 +90,9 @@ def _ode_curve(problem, x0, a, b, eps, T, debias, t_plot):
     """F(x(t)) on t_plot and its maximum over the solver's steps ∪ t_plot."""
     traj = solve_ode(problem, x0, a, b, eps, T, debias=debias)
     t_all = np.union1d(traj.t, t_plot)
-    F_all = problem.F(traj(t_all)[:, :problem.dim])
+    F_all = problem.F(unpack(traj(t_all))[0])
     k = int(np.argmax(F_all))
-    return problem.F(traj(t_plot)[:, :problem.dim]), float(F_all[k]), float(t_all[k])
+    return problem.F(unpack(traj(t_plot))[0]), float(F_all[k]), float(t_all[k])
 
 
 def _record(max_value, F0, t_at_max, **extra) -> dict:
@@ -142,8 +143,8 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
                                                        workers=ctx.workers,
                                                        progress=run_counter(bar))
                     k = int(np.argmax(mean))
-                    exact = problem.F(run_optimizer(problem, adam, x0, n_steps, 0,
-                                                    noise=False)[:, :problem.dim])
+                    exact = problem.F(unpack(run_optimizer(problem, adam, x0, n_steps, 0,
+                                                           noise=False))[0])
                     excess = mean[k] - F0
                     case[curve] = _record(
                         mean[k], F0, k * gamma, n_at_max=k, stderr_at_max=float(stderr[k]),

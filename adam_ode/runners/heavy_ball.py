@@ -56,7 +56,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
 
     with ctx.progress(2 * len(PAIRS), desc=EXPERIMENT) as bar:
         ode = solve_ode(problem, x0, a, b, eps, T)
-        flows = {"adam": ode(grid)[:, :2],
+        flows = {"adam": unpack(ode(grid))[0],
                  "momentum": solve_heavy_ball(problem, x0, damping=a, T=T,
                                               gradient_scale=a)(grid)[:, :2],
                  "sgd": solve_gradient_flow(problem, x0, T)(grid)}

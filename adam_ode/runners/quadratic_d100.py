@@ -121,7 +121,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         F_rec = problem.F(x_rec)  # (R, K)
         norm_rec = np.linalg.norm(x_rec, axis=-1)
         # Distance of every recorded iterate to both ODEs at the same times.
-        dist = {deb: np.linalg.norm(x_rec - odes[deb](t_rec)[:, :d], axis=-1) for deb in odes}
+        dist = {deb: np.linalg.norm(x_rec - unpack(odes[deb](t_rec))[0], axis=-1) for deb in odes}
         tail = t_rec >= 0.8 * T
         early = t_rec <= EARLY_T
         summary["iterates"].append({
