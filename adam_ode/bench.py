@@ -7,17 +7,30 @@ Measures, in one process and with medians over ``--repeats``:
   and the speed-up;
 - the same algorithm as a plain-NumPy loop (:func:`adam_ode.reference_numpy.adam_sup_distance`),
   on fewer steps, reported per step;
+- the machine's parallel ceiling: a CPU-bound loop without memory traffic in 1 and in all
+  threads (each thread doing the single thread's work); the Monte Carlo speed-up can only be read
+  against it (shared or busy vCPUs lower both);
 - a breakdown of one worker's time: the sampling alone (the stochastic gradient at a fixed x,
   i.e. the RNG draws), Adam with exact gradients (arithmetic, no RNG), Adam without the reference
   comparison, and the fixed cost per run (kernel dispatch + Generator creation).
 
 Where the time goes (numba 0.68, measured on the 2-core reference machine): the sampling costs
 ~6 ns per step; the rest is one step's dependency chain x → g → (m, v) → sqrt → division → x and
-the divider, which the square roots share with the bias corrections (these stop being recomputed
-once they round to 1, after ~350 steps for α = 0.9, ~36 000 for β = 0.999). Keeping x, m, v, g in
-one buffer lets LLVM forward stores to loads within a step (separate arrays: ~15 ns more). Exact
-gradients cost about as much as noisy ones. Interleaving several independent runs in one kernel
-call might hide more of the latency (not done: a first prototype showed no gain).
+the divider, which the square roots share with the bias corrections. These are computed 64 steps
+ahead as one vector loop of divisions (same running products, same values; ~1 ns per step less
+than one scalar division per step, as β = 0.999 needs ~36 000 steps to round to 1) and no longer
+once they round to 1. Keeping x, m, v, g in one buffer lets LLVM forward stores to loads within a
+step (separate arrays: ~15 ns more). Exact gradients cost ~4 ns less than noisy ones: the noisy
+gradient adds three dependent operations (X·(x₁−x₁*) + (1−X)·(x₂−x₂*) − σξ) to the chain,
+which is then close to its latency bound. Interleaving several independent runs in one kernel
+call might hide more of it (not done: a first prototype showed no gain, and a second kernel
+would double the cold compile time).
+
+Parallel scaling: with pre-built Generators the kernel alone scales 1.87–1.90x on 2 threads
+(ceiling ~1.93–1.98x); creating each run's Generator (SeedSequence, PCG64, numba's unboxing of
+its ``ctypes`` interface: ~15 µs) and dispatching the kernel (~7 µs) hold the GIL, which costs
+~0.1–0.15 of the speed-up. The reference path (~1 MB, streamed once per run) costs nothing
+measurable, alone or in 2 threads. The parallel row is also sensitive to any other process.
 
 Run ``python -m adam_ode.bench`` (or ``adam-ode bench``); ``--help`` lists the options.
 """
@@ -25,13 +38,15 @@ Run ``python -m adam_ode.bench`` (or ``adam-ode bench``); ``--help`` lists the o
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .iterates import Adam, sampling_only, simulate
+from .iterates import Adam, ceiling_loop, sampling_only, simulate
 from .montecarlo import monte_carlo, reference_path
 from .problems import LinearRegression2D
 from .reference_numpy import adam_sup_distance
@@ -46,6 +61,7 @@ EPS = 1e-8
 X0 = (0.0, 0.0)
 TARGET_NS_ONE_CORE = 25.0  # project targets on the 2-core reference machine
 TARGET_SPEEDUP = 1.8
+CEILING_STEPS = 50_000_000  # ~80 ms per thread and repeat
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -55,6 +71,24 @@ def _median_time(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def parallel_ceiling(workers: int, repeats: int, n_steps: int = CEILING_STEPS) -> float:
+    """Speed-up of ``workers`` threads over 1 on a CPU-bound loop without memory traffic.
+
+    Each thread runs the same work as the single thread, so the speed-up is
+    ``workers * t_1 / t_workers``: the best any Monte Carlo over independent runs can get here
+    (below ``workers`` when the vCPUs share a core or the machine is busy).
+    """
+    ceiling_loop(10, 1)
+
+    def many():
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda s: ceiling_loop(n_steps, s), range(1, workers + 1)))
+
+    t_one = _median_time(lambda: ceiling_loop(n_steps, 1), repeats)
+    t_many = _median_time(many, repeats)
+    return workers * t_one / t_many
 
 
 def run_benchmark(runs: int = 64, steps: int = 20_000, repeats: int = 5,
@@ -103,11 +137,15 @@ def run_benchmark(runs: int = 64, steps: int = 20_000, repeats: int = 5,
         lambda: adam_sup_distance(problem, x0, GAMMA, A_RATE, B_RATE, EPS, numpy_ref, 0),
         max(1, min(repeats, 3)))
 
+    ceiling = parallel_ceiling(workers, repeats)
+
     ns = 1e9
     rows = [
         ("numba Adam + sup distance, 1 worker", t_one / total * ns, f"{runs} runs x {steps} steps"),
         (f"numba Adam + sup distance, {workers} workers", t_all / total * ns,
          f"speed-up {t_one / t_all:.2f}x"),
+        (f"ceiling: CPU-bound loop, {workers} threads", math.nan,
+         f"speed-up {ceiling:.2f}x (no memory traffic: the machine's best)"),
         ("plain NumPy loop, same algorithm", t_numpy / numpy_steps * ns,
          f"1 run x {numpy_steps} steps; {t_numpy / numpy_steps / (t_one / total):.0f}x slower"),
         ("breakdown (1 worker): sampling only", t_sampling / total * ns,
@@ -144,7 +182,8 @@ def main(argv=None) -> int:
     width = max(len(r[0]) for r in rows)
     print(f"{'measurement':<{width}}  {'ns/(run*step)':>14}  note")
     for label, value, note in rows:
-        print(f"{label:<{width}}  {value:>14.1f}  {note}")
+        shown = "-" if math.isnan(value) else f"{value:.1f}"
+        print(f"{label:<{width}}  {shown:>14}  {note}")
     print(f"targets: <= {TARGET_NS_ONE_CORE:g} ns/(run*step) on one core, >= "
           f"{TARGET_SPEEDUP:g}x speed-up on 2 cores; load average at the end "
           f"{os.getloadavg()[0]:.2f} (other processes skew the parallel row)")

@@ -427,6 +427,18 @@ def sampling_only(kind, params, A, y, x, rng, n_steps):
     return _sampling_loop(3, params, A, y, x, rng, n_steps)
 
 
+@njit(cache=True, nogil=True)
+def ceiling_loop(n_steps, seed):
+    """A CPU-bound loop without memory traffic (an LCG and a multiply-add chain): the benchmark
+    runs it in 1 and 2 threads to measure how far the machine's cores scale at best."""
+    state = seed
+    acc = 1.0
+    for _ in range(n_steps):
+        state = state * 6364136223846793005 + 1442695040888963407
+        acc = acc * 0.999999 + 1e-9
+    return acc + (state & 1)
+
+
 @njit(nogil=True, inline="always")
 def _sampling_loop(kind, params, A, y, x, rng, n_steps):
     g = np.zeros(x.shape[0])
