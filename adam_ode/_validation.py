@@ -16,6 +16,7 @@ __all__ = [
     "check_vector",
     "warn_if_lyapunov_fails",
     "LyapunovWarning",
+    "DivergenceWarning",
 ]
 
 
@@ -24,6 +25,14 @@ class ParameterError(ValueError):
 
     A ``ValueError``, so ``except ValueError`` still catches it; the CLI reports exactly these
     (and configuration errors) as one-line usage errors, and lets any other exception surface.
+    """
+
+
+class DivergenceWarning(UserWarning):
+    """Some runs of the iterates diverged (non-finite or huge); the message names run and step.
+
+    A ``UserWarning``, not a ``RuntimeWarning`` (the test configuration turns RuntimeWarnings
+    raised in adam_ode into errors).
     """
 
 
@@ -90,12 +99,16 @@ def check_vector(name: str, value, dim: int) -> np.ndarray:
     return arr
 
 
-def warn_if_lyapunov_fails(a: float, b: float, stacklevel: int = 3) -> None:
-    """Warn (not raise) when b > 4a: Lemma 7.5's energy decrease is no longer guaranteed."""
-    if b > 4.0 * a:
+def warn_if_lyapunov_fails(a: float, b: float, stacklevel: int = 3, strict: bool = False) -> None:
+    """Warn (not raise) when b > 4a: Lemma 7.5's energy decrease is no longer guaranteed.
+
+    ``strict=True`` warns from b = 4a on: Theorem 5.2 (decreasing steps) needs b < 4a.
+    """
+    if b > 4.0 * a or (strict and b == 4.0 * a):
+        needed = "b < 4a (Theorem 5.2)" if strict else "b <= 4a (Assumption 2.5)"
         warnings.warn(
-            f"b = {b:g} > 4a = {4 * a:g}: the Lyapunov energy is not guaranteed to decrease "
-            "(Barakat & Bianchi, Assumption 2.5 requires b <= 4a)",
+            f"b = {b:g} {'>=' if strict else '>'} 4a = {4 * a:g}: the Lyapunov energy is not "
+            f"guaranteed to decrease (Barakat & Bianchi require {needed})",
             LyapunovWarning,
             stacklevel=stacklevel,
         )

@@ -19,6 +19,7 @@ import os
 import sys
 
 from . import experiments as ex
+from ._validation import ParameterError
 
 __all__ = ["main", "build_parser"]
 
@@ -147,7 +148,7 @@ def main(argv=None) -> int:
         if args.command == "reproduce":
             return _cmd_reproduce(args)
         raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
-    except ValueError as err:  # ExperimentError and the parameter checks of the numerics
+    except ParameterError as err:  # config errors and parameter checks; other errors are bugs
         if os.environ.get(ENV_DEBUG, "") not in ("", "0"):
             raise
         print(f"{PROG}: error: {err}", file=sys.stderr)

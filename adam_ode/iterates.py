@@ -47,13 +47,15 @@ implementation in :mod:`adam_ode.reference_numpy` reproduces these paths.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from numba import njit
 
 from . import sampling
-from ._validation import check_int, check_positive, check_vector, warn_if_lyapunov_fails
+from ._validation import (DivergenceWarning, ParameterError, check_int, check_positive,
+                          check_vector, warn_if_lyapunov_fails)
 
 __all__ = [
     "Optimizer",
@@ -459,8 +461,13 @@ class Optimizer:
 def _check_rate(name: str, rate, gamma: float, symbol: str) -> float:
     """A moment rate r > 0 with rγ < 1, so that 1 − rγ ∈ (0, 1)."""
     rate = check_positive(name, rate)
+    if 1.0 - rate * gamma == 1.0:
+        # α = 1 − rγ would round to exactly 1: the bias correction 1 − αⁿ is then 0 (0/0 steps).
+        raise ParameterError(f"{name}*gamma = {rate * gamma:g} is below float64 resolution: "
+                             f"{symbol} = 1 - {name}*gamma rounds to 1 (allowed range: {name}*gamma "
+                             f"in [{np.finfo(float).epsneg:.3g}, 1))")
     if not rate * gamma < 1.0:
-        raise ValueError(f"{name}*gamma must be < 1 so that {symbol} = 1 - {name}*gamma lies in "
+        raise ParameterError(f"{name}*gamma must be < 1 so that {symbol} = 1 - {name}*gamma lies in "
                          f"(0, 1) (allowed range: {name} in (0, 1/gamma) = (0, {1.0 / gamma:g})), "
                          f"got {name} = {rate!r}, gamma = {gamma!r}")
     return rate
@@ -544,13 +551,13 @@ class AdamDecreasing(Optimizer):
         object.__setattr__(self, "gamma0", check_positive("gamma0", self.gamma0))
         kappa = check_positive("kappa", self.kappa)
         if not 0.5 < kappa <= 1.0:
-            raise ValueError(f"kappa must lie in (0.5, 1] (allowed range (1/2, 1]), got "
+            raise ParameterError(f"kappa must lie in (0.5, 1] (allowed range (1/2, 1]), got "
                              f"{self.kappa!r}")
         object.__setattr__(self, "kappa", kappa)
         object.__setattr__(self, "a", check_positive("a", self.a))
         object.__setattr__(self, "b", check_positive("b", self.b))
         object.__setattr__(self, "eps", check_positive("eps", self.eps))
-        warn_if_lyapunov_fails(self.a, self.b, stacklevel=4)
+        warn_if_lyapunov_fails(self.a, self.b, stacklevel=4, strict=True)
 
     @property
     def gamma(self) -> float:
@@ -657,7 +664,7 @@ def run_optimizer(problem, optimizer: Optimizer, x0, n_steps: int, seed, *,
     those of ``np.random.default_rng(seed)``. ``noise=False``: exact gradients ∇F (no draws).
     """
     if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer must be an adam_ode Optimizer, got {optimizer!r}")
+        raise ParameterError(f"optimizer must be an adam_ode Optimizer, got {optimizer!r}")
     x0 = check_vector("x0", x0, problem.dim)
     n_steps = check_int("n_steps", n_steps, 0)
     rng = _as_generator(seed)
@@ -665,9 +672,13 @@ def run_optimizer(problem, optimizer: Optimizer, x0, n_steps: int, seed, *,
     algo, gamma, alpha, beta, eps, a, b, kappa, debias = optimizer.kernel_hyper()
     path = np.empty((1, n_steps + 1, 3 * problem.dim))
     final = np.empty((1, 3 * problem.dim))
-    simulate(algo, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, kappa, debias,
-             bool(noise), n_steps, rng, _NO_REFERENCE, -1.0, False, 0, 1, path, final, 0,
-             math.inf)
+    *_, div_step = simulate(algo, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, kappa,
+                            debias, bool(noise), n_steps, rng, _NO_REFERENCE, -1.0, False, 0, 1,
+                            path, final, 0, DIVERGENCE_BOUND)
+    if div_step >= 0:
+        warnings.warn(f"{optimizer.name} diverged at step {div_step} (an iterate is not finite "
+                      f"or exceeds {DIVERGENCE_BOUND:g}); the path is NaN from that step on",
+                      DivergenceWarning, stacklevel=2)
     return path[0]
 
 

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import check_int, check_nonnegative, check_positive, check_vector
+from ._validation import (DivergenceWarning, ParameterError, check_int, check_nonnegative,
+                          check_positive, check_vector)
 from .integrate import solve_ode
-from .iterates import DIVERGENCE_BOUND, Adam, Optimizer, simulate
+from .iterates import DIVERGENCE_BOUND, Adam, AdamDecreasing, Optimizer, simulate
 
 __all__ = [
     "MonteCarloResult",
@@ -45,10 +46,6 @@ __all__ = [
 TASKS_PER_WORKER = 4  # chunks per worker: load balance vs per-task Python overhead
 MAX_RECORD_BYTES = 2**31  # refuse recordings above 2 GiB (ask for a larger record_every)
 HORIZON_SLACK = 1e-12  # relative slack in N = floor(T/γ): T = Nγ must not lose its last step
-
-
-class DivergenceWarning(UserWarning):
-    """Some Monte Carlo runs diverged (non-finite or huge iterates)."""
 
 
 def steps_for_horizon(T: float, gamma: float) -> int:
@@ -171,10 +168,10 @@ class MonteCarloResult:
 def _check_reference(reference, dim: int) -> np.ndarray:
     ref = np.ascontiguousarray(reference, dtype=np.float64)
     if ref.ndim != 2 or ref.shape[0] < 1 or ref.shape[1] not in (dim, 3 * dim):
-        raise ValueError(f"reference must have shape (N+1, {dim}) or (N+1, {3 * dim}) "
+        raise ParameterError(f"reference must have shape (N+1, {dim}) or (N+1, {3 * dim}) "
                          f"(x or packed z on the grid kγ), got {ref.shape}")
     if not np.all(np.isfinite(ref)):
-        raise ValueError("reference must be finite")
+        raise ParameterError("reference must be finite")
     return ref
 
 
@@ -221,7 +218,8 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     workers : int ≥ 1, optional
         Threads; default ``os.cpu_count()``. Does not change the results.
     progress : callable, optional
-        Called as ``progress(n_finished_runs)`` from the calling thread as chunks finish.
+        Called as ``progress(k)`` from the calling thread each time k more runs have finished
+        (increments, as :class:`adam_ode.progress.Progress` counts them).
     divergence_bound : float > 0
         A run diverges when some |x_i| exceeds it or x is not finite.
 
@@ -230,7 +228,7 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     MonteCarloResult
     """
     if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer must be an adam_ode Optimizer, got {optimizer!r}")
+        raise ParameterError(f"optimizer must be an adam_ode Optimizer, got {optimizer!r}")
     x0 = check_vector("x0", x0, problem.dim)
     n_steps = check_int("n_steps", n_steps, 0)
     n_runs = check_int("n_runs", n_runs, 1)
@@ -238,19 +236,24 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     root = _root_seed(seed)
     burn_in = check_int("burn_in", burn_in, 0)
     if n_steps > 0 and burn_in >= n_steps:
-        raise ValueError(f"burn_in must lie in [0, n_steps) = [0, {n_steps}), got {burn_in}")
+        raise ParameterError(f"burn_in must lie in [0, n_steps) = [0, {n_steps}), got {burn_in}")
     record_every = check_int("record_every", record_every, 0)
     delta_k = -1.0 if delta is None else check_nonnegative("delta", delta)
     bound = check_positive("divergence_bound", divergence_bound)
     if progress is not None and not callable(progress):
-        raise ValueError(f"progress must be callable or None, got {progress!r}")
+        raise ParameterError(f"progress must be callable or None, got {progress!r}")
     dim = problem.dim
+    if reference is not None and isinstance(optimizer, AdamDecreasing):
+        # Row k of a reference is compared with z_k at time kγ; decreasing steps reach
+        # t_k = Σ γ_j instead, so such a comparison would be meaningless.
+        raise ParameterError("reference cannot be used with AdamDecreasing: its iterates are at "
+                             "times Σ γ_k, not on the grid kγ of a reference path")
     ref = np.zeros((0, 0)) if reference is None else _check_reference(reference, dim)
 
     if record_every > 0:
         n_record = n_steps // record_every + 1
         if n_runs * n_record * 3 * dim * 8 > MAX_RECORD_BYTES:
-            raise ValueError(f"record_every = {record_every} would store "
+            raise ParameterError(f"record_every = {record_every} would store "
                              f"{n_runs * n_record * 3 * dim * 8 / 2**30:.1f} GiB "
                              f"(limit {MAX_RECORD_BYTES / 2**30:g} GiB): increase record_every")
         record = np.empty((n_runs, n_record, 3 * dim))
@@ -281,19 +284,18 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     n_chunks = min(n_runs, workers * TASKS_PER_WORKER)
     edges = np.linspace(0, n_runs, n_chunks + 1).round().astype(int)
     chunks = [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
-    finished = 0
     if workers == 1:
         for lo, hi in chunks:
-            finished += run_chunk(lo, hi)
+            done = run_chunk(lo, hi)
             if progress is not None:
-                progress(finished)
+                progress(done)
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(run_chunk, lo, hi) for lo, hi in chunks]
             for fut in as_completed(futures):
-                finished += fut.result()
+                done = fut.result()
                 if progress is not None:
-                    progress(finished)
+                    progress(done)
     elapsed = time.perf_counter() - start
 
     result = MonteCarloResult(
@@ -373,7 +375,7 @@ def sup_distance(problem, x0, gamma, a, b, eps, T, n_runs, seed, workers=None, *
     else:
         reference = _check_reference(reference, problem.dim)
         if reference.shape != (n + 1, 3 * problem.dim):
-            raise ValueError(f"reference must have shape (N+1, 3d) = ({n + 1}, "
+            raise ParameterError(f"reference must have shape (N+1, 3d) = ({n + 1}, "
                              f"{3 * problem.dim}) for T = {T!r}, gamma = {gamma!r}, got "
                              f"{reference.shape}")
     result = monte_carlo(problem, optimizer, x0, n, n_runs, seed, noise=noise,

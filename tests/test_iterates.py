@@ -242,3 +242,28 @@ def test_optimizer_records_are_frozen_and_logged():
 def test_run_optimizer_rejects_non_optimizers():
     with pytest.raises(ValueError, match="optimizer"):
         run_optimizer(LinearRegression2D(), {"gamma": 0.1}, [0.0, 0.0], 5, 0)
+
+
+def test_path_wrappers_report_divergence():
+    # A diverging path is reported with its step (DivergenceWarning), not returned as silent NaN.
+    from adam_ode import DivergenceWarning, DoubleWell, run_sgd
+
+    with pytest.warns(DivergenceWarning, match=r"diverged at step \d+"):
+        path = run_sgd(DoubleWell(1), [5.0], 0.5, 50, 0)
+    assert np.isnan(path[-1]).all()
+
+
+def test_rates_below_float64_resolution_rejected():
+    # a*gamma = 1e-18: alpha = 1 - a*gamma rounds to 1 and 1 - alpha^n = 0 (0/0 steps).
+    from adam_ode import LinearRegression2D, run_adam
+
+    with pytest.raises(ValueError, match="resolution"):
+        run_adam(LinearRegression2D(), [0.0, 0.0], 0.1, 1e-17, 1.0, 0.1, 5, 0)
+
+
+def test_decreasing_steps_warn_from_b_equal_4a():
+    # Theorem 5.2 needs b < 4a strictly.
+    from adam_ode import AdamDecreasing, LyapunovWarning
+
+    with pytest.warns(LyapunovWarning, match="b < 4a"):
+        AdamDecreasing(0.1, 0.75, 1.0, 4.0, 1e-8)

@@ -30,12 +30,22 @@ def _fields(result):
 def test_identical_for_one_and_two_workers(optimizer):
     problem, x0 = PROBLEMS["least-squares-b4"]
     reference = np.tile(np.concatenate([x0, np.zeros(6)]), (101, 1))
-    kw = dict(reference=reference, delta=0.5, record_every=7)
+    kw = dict(delta=0.5, record_every=7)
+    if not isinstance(optimizer, AdamDecreasing):  # its iterates are not on the grid kγ
+        kw["reference"] = reference
     one = monte_carlo(problem, optimizer, x0, 150, 13, 99, workers=1, **kw)
     two = monte_carlo(problem, optimizer, x0, 150, 13, 99, workers=2, **kw)
     for a, b in zip(_fields(one), _fields(two)):
         assert_array_equal(a, b)
     assert np.unique(one.final_state[:, 0]).size == 13  # the runs are independent
+
+
+def test_reference_rejected_for_decreasing_steps():
+    problem, x0 = PROBLEMS["quadratic"]
+    reference = np.tile(np.concatenate([x0, np.zeros(6)]), (11, 1))
+    with pytest.raises(ValueError, match="reference"):
+        monte_carlo(problem, AdamDecreasing(0.2, 0.8, 2.0, 3.0, 1e-8), x0, 10, 2, 0,
+                    reference=reference)
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: o.name)
@@ -172,7 +182,8 @@ def test_progress_callback_counts_finished_runs():
     seen = []
     monte_carlo_adam(problem, x0, 0.01, 1.0, 2.0, 1e-8, 30, 37, 0, workers=2,
                      progress=seen.append)
-    assert seen == sorted(seen) and seen[-1] == 37 and len(seen) > 1
+    # Increments of finished runs, one call per finished chunk.
+    assert sum(seen) == 37 and min(seen) >= 1 and len(seen) > 1
 
 
 def test_result_logs_its_configuration():

@@ -12,7 +12,7 @@ from adam_ode.integrate import solve_ode
 from adam_ode.iterates import Adam
 from adam_ode.problems import LinearRegression2D, StochasticQuadratic
 from adam_ode.runners import debiasing
-from adam_ode.runners._paths import log_steps, run_counter
+from adam_ode.runners._paths import log_steps
 from adam_ode.runners.convergence import linearised_rate
 
 MAX_NPZ_BYTES = 2 * 2**20
@@ -129,21 +129,9 @@ def test_mean_objective_path_batches_and_workers_agree():
 # ---------------------------------------------------------------------------------- helpers
 
 
-def test_log_steps_and_run_counter():
+def test_log_steps():
     steps = log_steps(5000, 400)
     assert steps[0] == 1 and steps[-1] == 5000
     assert np.all(np.diff(steps) > 0)
     assert 400 <= steps.size <= 500
     assert np.array_equal(log_steps(10, 400), np.arange(1, 11))
-
-    class Bar:
-        n = 0
-
-        def update(self, k):
-            self.n += k
-
-    bar = Bar()
-    callback = run_counter(bar)
-    for cumulative in (3, 5, 9):
-        callback(cumulative)
-    assert bar.n == 9

@@ -95,7 +95,7 @@ def weak_convergence_study(problem, x0, a: float, b: float, eps: float, T: float
     workers : int >= 1, optional
         Threads; default all cores. Results do not depend on it.
     progress : callable, optional
-        ``progress(k)`` with the number of newly finished runs (summed over γ).
+        ``progress(k)`` each time k more runs have finished (over all γ).
     """
     a = check_positive("a", a)
     b = check_positive("b", b)
@@ -117,16 +117,9 @@ def weak_convergence_study(problem, x0, a: float, b: float, eps: float, T: float
     for gamma, stream in zip(gammas, streams):
         n_steps = steps_for_horizon(T, gamma)
         reference = trajectory(np.minimum(np.arange(n_steps + 1) * gamma, T))
-        done = [0]
-
-        def report(finished, done=done):
-            if progress is not None:
-                progress(finished - done[0])
-                done[0] = finished
-
         result = monte_carlo(problem, Adam(gamma, a, b, eps, debias), x0, n_steps, n_runs,
                              stream, reference=reference, track_grad_norm=False,
-                             workers=workers, progress=report)
+                             workers=workers, progress=progress)
         sup = result.sup_distance
         record = {"gamma": gamma, "n_steps": n_steps, **summarize_sample(sup, delta),
                   "n_diverged": int(result.diverged.sum()), "elapsed": result.elapsed}

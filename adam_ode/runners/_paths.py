@@ -11,7 +11,7 @@ import numpy as np
 
 from ..experiments import ExperimentError
 
-__all__ = ["run_counter", "log_steps", "gamma_colours", "check_gammas", "fmt_vector",
+__all__ = ["log_steps", "gamma_colours", "check_gammas", "fmt_vector",
            "ODE_STYLE", "AUTONOMOUS_STYLE"]
 
 LOG_GRID_REFINE_LIMIT = 20  # log_steps refines its geometric grid at most this many times over
@@ -19,22 +19,6 @@ LOG_GRID_REFINE_LIMIT = 20  # log_steps refines its geometric grid at most this 
 # Reference (ODE) curves are drawn the same way in every figure of these runners.
 ODE_STYLE = dict(color="black", lw=1.8, zorder=5)
 AUTONOMOUS_STYLE = dict(color="0.35", lw=1.6, ls=(0, (5, 2)), zorder=5)
-
-
-def run_counter(bar):
-    """Adapt a :class:`~adam_ode.progress.Progress` to ``monte_carlo(progress=...)``.
-
-    ``monte_carlo`` reports the cumulative number of finished runs of one call, while
-    ``Progress.update`` counts increments; the returned callable converts one into the other
-    (one counter per ``monte_carlo`` call).
-    """
-    done = [0]
-
-    def callback(n_finished: int) -> None:
-        bar.update(n_finished - done[0])
-        done[0] = n_finished
-
-    return callback
 
 
 def log_steps(n_steps: int, n_points: int) -> np.ndarray:

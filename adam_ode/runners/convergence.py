@@ -21,7 +21,7 @@ from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
-from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours, run_counter
+from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours
 from ._plot import STYLE, pyplot
 
 __all__ = ["run", "linearised_rate", "plot"]
@@ -94,7 +94,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
             every = max(1, n_steps // RECORD_POINTS)
             mc = monte_carlo(problem, Adam(gamma, a, b, eps), x0, n_steps, n_runs, seed,
                              record_every=every, track_grad_norm=False, workers=ctx.workers,
-                             progress=run_counter(bar))
+                             progress=bar.update)
             t = mc.record_times
             # (R, K), NaN after a divergence
             dist = problem.critical_distance(unpack(mc.record)[0])

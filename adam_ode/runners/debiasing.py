@@ -34,8 +34,7 @@ from ..iterates import Adam, run_optimizer
 from ..montecarlo import monte_carlo, run_seed_sequence
 from ..problems import make_problem
 from ..state import unpack
-from ._paths import (AUTONOMOUS_STYLE, ODE_STYLE, check_gammas, fmt_vector, log_steps,
-                     run_counter)
+from ._paths import AUTONOMOUS_STYLE, ODE_STYLE, check_gammas, fmt_vector, log_steps
 from ._plot import STYLE, pyplot
 
 __all__ = ["run", "first_step_factor", "mean_objective_path", "plot"]
@@ -70,7 +69,7 @@ def mean_objective_path(problem, optimizer, x0, n_steps, n_runs, seed, *, worker
         batch_seed = run_seed_sequence(seed, k)
         mc = monte_carlo(problem, optimizer, x0, n_steps, size, batch_seed, record_every=1,
                          track_grad_norm=False, workers=workers,
-                         progress=None if progress is None else _offset(progress, done))
+                         progress=progress)
         if mc.diverged.any():
             raise RuntimeError(f"{int(mc.diverged.sum())} runs of {optimizer} diverged")
         F = problem.F(unpack(mc.record)[0])  # (size, n_steps + 1)
@@ -80,10 +79,6 @@ def mean_objective_path(problem, optimizer, x0, n_steps, n_runs, seed, *, worker
     mean = total / n_runs
     var = np.maximum(total_sq / n_runs - mean**2, 0.0) * n_runs / max(n_runs - 1, 1)
     return mean, np.sqrt(var / n_runs)
-
-
-def _offset(progress, done):
-    return lambda n: progress(done + n)
 
 
 def _ode_curve(problem, x0, a, b, eps, T, debias, t_plot):
@@ -141,7 +136,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
                     adam = Adam(gamma, a, b, eps, debias)
                     mean, stderr = mean_objective_path(problem, adam, x0, n_steps, n_runs, seed,
                                                        workers=ctx.workers,
-                                                       progress=run_counter(bar))
+                                                       progress=bar.update)
                     k = int(np.argmax(mean))
                     exact = problem.F(unpack(run_optimizer(problem, adam, x0, n_steps, 0,
                                                            noise=False))[0])

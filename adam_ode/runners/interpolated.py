@@ -20,7 +20,7 @@ from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
-from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours, run_counter
+from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours
 from ._plot import STYLE, pyplot
 
 __all__ = ["run", "plot"]
@@ -60,10 +60,10 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
             adam = Adam(gamma, a, b, eps)
             shown = monte_carlo(problem, adam, x0, n_steps, SHOWN_RUN + 1, seed,
                                 reference=reference, record_every=1, track_grad_norm=False,
-                                workers=1, progress=run_counter(bar))
+                                workers=1, progress=bar.update)
             stats = monte_carlo(problem, adam, x0, n_steps, n_runs, seed, reference=reference,
                                 track_grad_norm=False, workers=ctx.workers,
-                                progress=run_counter(bar))
+                                progress=bar.update)
             z = shown.record[SHOWN_RUN]
             gap = z - reference
             x_gap = unpack(gap)[0]
