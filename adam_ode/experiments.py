@@ -10,8 +10,8 @@ An experiment is
 :func:`run_experiment` resolves the config (defaults, then ``--set key=value`` overrides parsed as
 TOML and type-checked against the defaults), calls the runner and writes, atomically, into the
 output directory: ``data.npz`` (the runner's arrays), ``figure.png`` and, last, ``summary.json``
-(experiment, resolved config, seed, workers, environment, start time, wall time and the runner's
-key numbers under ``results``). A complete ``summary.json`` therefore marks a finished run.
+(experiment, resolved config, seed, workers, environment, start time, wall time and, at the top level
+beside them, the runner's key numbers). A complete ``summary.json`` therefore marks a finished run.
 
 Configuration errors raise :class:`ExperimentError` (a ``ValueError``) naming the key.
 """
@@ -82,8 +82,8 @@ class ExperimentResult:
     Attributes
     ----------
     summary : dict
-        Key numbers (JSON-able; NumPy values are converted), stored under ``results`` in
-        ``summary.json``.
+        Key numbers (JSON-able; NumPy values are converted), stored at the top level of
+        ``summary.json`` (they may not reuse its bookkeeping keys).
     arrays : dict of str -> ndarray
         Saved to ``data.npz``.
     figure : matplotlib.figure.Figure, optional
@@ -440,13 +440,12 @@ def run_experiment(name: str, overrides=(), out_dir=None, seed: int | None = Non
         "started_at": started.isoformat(timespec="seconds"),
         "wall_time_s": round(wall_time, 3),
         "environment": environment_info(),
-        "results": result.summary,
     }
-    # The key numbers also stand at the top level (summary["slope"], summary["table"], ...),
-    # where they cannot shadow the bookkeeping keys above.
+    # The runner's key numbers stand at the top level (summary["slope"], summary["table"], ...),
+    # next to the bookkeeping keys above, which they may not shadow.
     clash = set(summary) & set(result.summary)
     if clash:
-        raise ParameterError(f"runner of {name!r} returned reserved summary keys {sorted(clash)}")
+        raise TypeError(f"runner of {name!r} returned reserved summary keys {sorted(clash)}")
     summary.update(result.summary)
     files.append(write_json(out_dir / SUMMARY_FILE, summary))  # last: marks a complete run
     return RunRecord(name, out_dir, summary, result, wall_time, tuple(files))

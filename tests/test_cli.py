@@ -63,13 +63,13 @@ def test_run_lyapunov_writes_files_and_summary(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["data.npz", "figure.png", "summary.json"]
     summary = json.loads((out / "summary.json").read_text())
     for key in ("experiment", "config", "seed", "workers", "environment", "wall_time_s",
-                "started_at", "results"):
+                "started_at"):
         assert key in summary, key
     assert summary["experiment"] == "lyapunov"
     assert summary["seed"] == 7 and summary["config"]["seed"] == 7
     assert summary["config"]["T"] == 2.0 and summary["config"]["n_times"] == 201
     assert summary["environment"]["numpy"] == np.__version__
-    table = summary["results"]["table"]
+    table = summary["table"]
     assert [(r["a"], r["b"]) for r in table] == [(1.0, 1.0), (1.0, 20.0)]
     for record in table:
         assert {"a", "b", "max_energy_increase", "monotone", "max_F_minus_F0"} <= set(record)
@@ -198,9 +198,9 @@ def test_run_context_and_seed(dummy_experiments, tmp_path, capsys):
     assert (ctx.seed, ctx.workers, ctx.quiet, ctx.out_dir) == (5, 2, False, tmp_path)
     assert "dummy table" in capsys.readouterr().out
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["results"]["value"] == 3.0 and summary["workers"] == 2
+    assert summary["value"] == 3.0 and summary["workers"] == 2
     expected = np.random.default_rng(np.random.SeedSequence(5)).random()
-    assert summary["results"]["draw"] == expected
+    assert summary["draw"] == expected
 
 
 def test_experiment_without_runner_is_a_clear_error(dummy_experiments, tmp_path, capsys):

@@ -22,7 +22,7 @@ def _run(name, tmp_path, *overrides):
     for f in FILES:
         assert (tmp_path / f).is_file(), f
     assert (tmp_path / "data.npz").stat().st_size < MAX_NPZ_BYTES
-    return json.loads((tmp_path / "summary.json").read_text())["results"], \
+    return json.loads((tmp_path / "summary.json").read_text()), \
         np.load(tmp_path / "data.npz")
 
 
