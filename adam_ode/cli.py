@@ -24,6 +24,7 @@ from ._validation import ParameterError
 __all__ = ["main", "build_parser"]
 
 EXIT_OK = 0
+EXIT_FAILURE = 1  # some experiments of `reproduce` failed
 EXIT_USAGE = 2  # argparse's status for usage errors; also used for config/validation errors
 ENV_DEBUG = "ADAM_ODE_DEBUG"  # set to 1 to get the traceback of a ValueError instead of one line
 PROG = "adam-ode"
@@ -113,7 +114,11 @@ def _cmd_run(args, name: str) -> int:
 
 
 def _cmd_reproduce(args) -> int:
-    ex.reproduce(out_root=args.out, workers=args.workers, quiet=args.quiet, only=args.only)
+    try:
+        ex.reproduce(out_root=args.out, workers=args.workers, quiet=args.quiet, only=args.only)
+    except ex.ReproduceError as err:  # the others were written; each failure was logged
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 

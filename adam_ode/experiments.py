@@ -36,6 +36,7 @@ from .progress import Progress
 
 __all__ = [
     "ExperimentError",
+    "ReproduceError",
     "ExperimentResult",
     "RunContext",
     "RunRecord",
@@ -65,6 +66,15 @@ FIGURE_FILE = "figure.png"
 META_KEYS = ("description",)
 # A --set value that is not valid TOML is taken as a string when it looks like a bare name.
 _BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-/]*")
+
+
+class ReproduceError(RuntimeError):
+    """Some experiments of :func:`reproduce` failed (the others were still run and written)."""
+
+    def __init__(self, failed: dict):
+        self.failed = dict(failed)
+        super().__init__(f"{len(failed)} experiment(s) failed: " + "; ".join(
+            f"{name} ({reason})" for name, reason in failed.items()))
 
 
 class ExperimentError(ParameterError):
@@ -469,6 +479,11 @@ def reproduce(out_root=None, workers: int | None = None, quiet: bool = False, on
     Returns
     -------
     list of RunRecord
+
+    Raises
+    ------
+    ReproduceError
+        After running all of them, when some experiments failed (named with their error).
     """
     workers = _check_workers(workers)
     out_root = Path(out_root) if out_root is not None else DEFAULT_FIGURES_DIR
@@ -486,11 +501,19 @@ def reproduce(out_root=None, workers: int | None = None, quiet: bool = False, on
     records = []
     t0 = time.perf_counter()
     width = max((len(n) for n in names), default=0)
+    failed = {}
     for name in names:
-        rec = run_experiment(name, out_dir=out_root / name, workers=workers, quiet=quiet)
+        try:
+            rec = run_experiment(name, out_dir=out_root / name, workers=workers, quiet=quiet)
+        except Exception as err:  # one broken experiment must not cost the other figures
+            failed[name] = f"{type(err).__name__}: {err}"
+            log(f"{name:<{width}}  FAILED: {failed[name]}")
+            continue
         records.append(rec)
         log(f"{name:<{width}}  {rec.wall_time:8.2f} s  -> {rec.out_dir}")
     plural = "" if len(records) == 1 else "s"
     log(f"{'total':<{width}}  {time.perf_counter() - t0:8.2f} s  "
         f"({len(records)} experiment{plural})")
+    if failed:
+        raise ReproduceError(failed)
     return records

@@ -222,6 +222,22 @@ def test_reproduce_writes_figures_dir(dummy_experiments, tmp_path, monkeypatch, 
     assert main(["reproduce", "--only", "orphan"]) == 2
 
 
+def test_reproduce_carries_on_after_a_failing_experiment(dummy_experiments, tmp_path,
+                                                         monkeypatch, capsys):
+    (tmp_path / "experiments" / "broken.toml").write_text('description = "fails"\nx = 1.0\n')
+
+    def broken(config, ctx):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(ex._RUNNERS, "broken", broken)
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "--quiet"]) == 1  # "broken" sorts before "dummy"
+    captured = capsys.readouterr()
+    assert "broken" in captured.err and "boom" in captured.err
+    assert (tmp_path / "figures" / "dummy" / "summary.json").exists()
+    assert not (tmp_path / "figures" / "broken" / "summary.json").exists()
+
+
 def test_missing_experiments_dir_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv(ex.ENV_EXPERIMENTS_DIR, str(tmp_path / "absent"))
     with pytest.raises(ex.ExperimentError, match="ADAM_ODE_EXPERIMENTS"):
