@@ -38,6 +38,14 @@ never change with the values (γ, x0, seed, …), so it compiles once and is cac
 (``cache=True``; no globals, closures or function arguments). It releases the GIL (``nogil``) so
 :mod:`adam_ode.montecarlo` can run it in threads.
 
+:func:`simulate_pair` advances two Adam runs on LinearRegression2D (the benchmarked hot case) in
+one loop, bit for bit two :func:`simulate` calls: one step is a chain of dependent operations,
+and two independent chains overlap in the core. Both kernels share the updates and the bias
+corrections; the pair kernel's per-step statistics are helpers (regular jitted functions where
+array arguments would otherwise cost reference counting in the loop), while :func:`simulate`
+keeps them written out: routing it through the same helpers cost several seconds more cold
+compilation (measured 17–30 s instead of 15–18 s).
+
 Random streams: the wrappers take ``seed`` (int or ``np.random.SeedSequence``; or a ready
 ``np.random.Generator``, which is advanced) and draw with ``np.random.default_rng(seed)``; numba's
 Generator methods give exactly NumPy's draws for the same state, so the plain-NumPy
@@ -71,6 +79,7 @@ __all__ = [
     "run_momentum_sgd",
     "run_rmsprop",
     "simulate",
+    "simulate_pair",
     "DIVERGENCE_BOUND",
 ]
 
@@ -267,10 +276,7 @@ def _simulate_body(algo, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, 
     n_avg = n_steps - burn_in
     alpha_pow = 1.0  # αⁿ and βⁿ as running products (Algorithm 2.1's bias corrections)
     beta_pow = 1.0
-    # m_scale = 1/(1−αⁿ), v_scale = 1/(1−βⁿ). αⁿ (a running product, rounded) is nonincreasing,
-    # so once a correction rounds to 1 it stays 1 for every later n: it is then no longer
-    # recomputed. Same values, and the divider (shared with the square roots) is the step's
-    # bottleneck: skipping settled divisions saves ~10 ns per LinearRegression2D step.
+    # m_scale = 1/(1−αⁿ), v_scale = 1/(1−βⁿ), see _bias_step.
     m_scale = 1.0
     v_scale = 1.0
     m_settled = not debias
@@ -287,14 +293,8 @@ def _simulate_body(algo, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, 
             exact_grad(kind, params, A, y, x, g)
 
         if algo == 0:  # Adam, Algorithm 2.1
-            if not m_settled:
-                alpha_pow *= alpha
-                m_scale = _reciprocal_bias(alpha_pow)
-                m_settled = m_scale == 1.0
-            if not v_settled:
-                beta_pow *= beta
-                v_scale = _reciprocal_bias(beta_pow)
-                v_settled = v_scale == 1.0
+            alpha_pow, m_scale, m_settled = _bias_step(alpha, alpha_pow, m_scale, m_settled)
+            beta_pow, v_scale, v_settled = _bias_step(beta, beta_pow, v_scale, v_settled)
             _adam_update(d, x, m, v, g, gamma, alpha, beta, eps, m_scale, v_scale)
         elif algo == 1:  # decreasing-step Adam, Algorithm 5.1
             gamma_n = gamma * n ** (-kappa)
@@ -308,10 +308,7 @@ def _simulate_body(algo, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, 
         elif algo == 3:  # momentum SGD
             _momentum_update(d, x, m, g, gamma, alpha)
         else:  # RMSProp
-            if not v_settled:
-                beta_pow *= beta
-                v_scale = _reciprocal_bias(beta_pow)
-                v_settled = v_scale == 1.0
+            beta_pow, v_scale, v_settled = _bias_step(beta, beta_pow, v_scale, v_settled)
             _rmsprop_update(d, x, m, v, g, gamma, beta, eps, v_scale)
 
         # Divergence: a non-finite iterate or one beyond the bound (`not <=` also catches NaN).
@@ -340,6 +337,218 @@ def _simulate_body(algo, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, 
         if has_record and n % record_every == 0:
             _write_state(record, run, n // record_every, x, m, v)
 
+    for i in range(d):
+        final[run, i] = x[i]
+        final[run, d + i] = m[i]
+        final[run, 2 * d + i] = v[i]
+
+    nan = math.nan
+    sup_dist = math.sqrt(sup_sq)
+    if div_step >= 0:
+        if has_ref and div_step < n_ref:
+            sup_dist = math.inf
+        if has_record:
+            for k in range((div_step + record_every - 1) // record_every, record.shape[1]):
+                for i in range(3 * d):
+                    record[run, k, i] = nan
+        # Steps from the divergence on are outside every bounded set and have ‖∇F‖ = ∞.
+        grad_avg = math.inf if track_grad else nan
+        if track_outside:
+            outside_count += n_steps - max(div_step, burn_in + 1) + 1
+            outside_frac = outside_count / n_avg
+        else:
+            outside_frac = nan
+    else:
+        grad_avg = grad_sum / n_avg if (track_grad and n_avg > 0) else nan
+        outside_frac = outside_count / n_avg if (track_outside and n_avg > 0) else nan
+    if not has_ref:
+        sup_dist = nan
+    return sup_dist, grad_avg, outside_frac, div_step
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def simulate_pair(params, A, y, x0, gamma, alpha, beta, eps, debias, noise, n_steps, rng_a, rng_b,
+                  reference, delta, track_grad, burn_in, record_every, record, final, run, bound):
+    r"""Adam (Algorithm 2.1) on LinearRegression2D: runs ``run`` and ``run + 1`` advanced together.
+
+    Same arguments as :func:`simulate` for ``algo = ALGO_ADAM`` and ``kind = 0``
+    (:class:`~adam_ode.problems.LinearRegression2D`; a, b, κ dropped), with ``rng_a``, ``rng_b``
+    the random streams of runs ``run`` and ``run + 1``. Returns the two result tuples of
+    :func:`simulate`, bit for bit those of two :func:`simulate` calls: each run draws from its own
+    Generator in the same order and stops at its own divergence (the other then goes on alone).
+
+    Why: one step is a chain of dependent operations (gradient → m, v → sqrt → division → x →
+    next gradient) whose latency, not the core's throughput, sets the time per step; the two
+    independent chains of a pair overlap in the out-of-order core (~28 → ~18–21 ns per
+    run·step, numba 0.68; see :mod:`adam_ode.bench`). The bias corrections 1/(1−αⁿ), 1/(1−βⁿ) are the same
+    for both runs and computed once. Only the hot case has a pair kernel: it adds ~6 s of cold
+    compilation, and each further problem kind would add as much or more.
+    """
+    return _simulate_pair_body(0, params, A, y, x0, gamma, alpha, beta, eps, debias, noise,
+                               n_steps, rng_a, rng_b, reference, delta, track_grad, burn_in,
+                               record_every, record, final, run, bound)
+
+
+@njit(nogil=True, error_model="numpy", inline="always")
+def _simulate_pair_body(kind, params, A, y, x0, gamma, alpha, beta, eps, debias, noise, n_steps,
+                        rng_a, rng_b, reference, delta, track_grad, burn_in, record_every, record,
+                        final, run, bound):
+    """The body of :func:`simulate_pair` for the literal problem ``kind``."""
+    d = 2 if kind == 0 else x0.shape[0]
+    # Both runs' x, m, v, g_n, ∇F(x) in one buffer (see _simulate_body).
+    state = np.zeros(10 * d)
+    xa = state[0:d]
+    ma = state[d:2 * d]
+    va = state[2 * d:3 * d]
+    ga = state[3 * d:4 * d]
+    grad_a = state[4 * d:5 * d]
+    xb = state[5 * d:6 * d]
+    mb = state[6 * d:7 * d]
+    vb = state[7 * d:8 * d]
+    gb = state[8 * d:9 * d]
+    grad_b = state[9 * d:10 * d]
+    run_b = run + 1
+    sup_a = _start(d, x0, xa, ma, va, reference, record_every, record, run)
+    sup_b = _start(d, x0, xb, mb, vb, reference, record_every, record, run_b)
+    grad_sum_a = 0.0
+    grad_sum_b = 0.0
+    outside_a = 0
+    outside_b = 0
+    alpha_pow = 1.0
+    beta_pow = 1.0
+    m_scale = 1.0
+    v_scale = 1.0
+    m_settled = not debias
+    v_settled = not debias
+    div_a = -1
+    div_b = -1
+    n_ref = reference.shape[0]
+    averages = track_grad or delta >= 0.0
+
+    for n in range(1, n_steps + 1):
+        # A diverged run stops (as in `simulate`); the other one goes on alone.
+        if div_a < 0:
+            if noise:
+                sample_grad(kind, params, A, y, xa, rng_a, ga)
+            else:
+                exact_grad(kind, params, A, y, xa, ga)
+        if div_b < 0:
+            if noise:
+                sample_grad(kind, params, A, y, xb, rng_b, gb)
+            else:
+                exact_grad(kind, params, A, y, xb, gb)
+        alpha_pow, m_scale, m_settled = _bias_step(alpha, alpha_pow, m_scale, m_settled)
+        beta_pow, v_scale, v_settled = _bias_step(beta, beta_pow, v_scale, v_settled)
+        if div_a < 0:
+            _adam_update(d, xa, ma, va, ga, gamma, alpha, beta, eps, m_scale, v_scale)
+            if _diverged(d, xa, bound):
+                div_a = n
+            else:
+                if n < n_ref:
+                    sup_a = _max_squared_distance(d, xa, ma, va, reference, n, sup_a)
+                if n > burn_in and averages:
+                    grad_sum_a, outside_a = _time_averages(
+                        kind, params, A, y, d, xa, grad_a, delta, track_grad, grad_sum_a,
+                        outside_a)
+                if record_every > 0 and n % record_every == 0:
+                    _write_state(record, run, n // record_every, xa, ma, va)
+        if div_b < 0:
+            _adam_update(d, xb, mb, vb, gb, gamma, alpha, beta, eps, m_scale, v_scale)
+            if _diverged(d, xb, bound):
+                div_b = n
+            else:
+                if n < n_ref:
+                    sup_b = _max_squared_distance(d, xb, mb, vb, reference, n, sup_b)
+                if n > burn_in and averages:
+                    grad_sum_b, outside_b = _time_averages(
+                        kind, params, A, y, d, xb, grad_b, delta, track_grad, grad_sum_b,
+                        outside_b)
+                if record_every > 0 and n % record_every == 0:
+                    _write_state(record, run_b, n // record_every, xb, mb, vb)
+        if div_a >= 0 and div_b >= 0:
+            break
+
+    result_a = _finish(d, xa, ma, va, reference, delta, track_grad, n_steps, burn_in,
+                       record_every, record, final, run, sup_a, grad_sum_a, outside_a, div_a)
+    result_b = _finish(d, xb, mb, vb, reference, delta, track_grad, n_steps, burn_in,
+                       record_every, record, final, run_b, sup_b, grad_sum_b, outside_b, div_b)
+    return result_a, result_b
+
+
+@njit(nogil=True, error_model="numpy", inline="always")
+def _bias_step(rate, power, scale, settled):
+    """Next bias correction 1/(1 − rateⁿ) from rateⁿ⁻¹: returns (rateⁿ, scale, settled).
+
+    rateⁿ (a running product, rounded) is nonincreasing, so once a correction rounds to 1 it
+    stays 1 for every later n: it is then no longer recomputed. Same values, and the divider
+    (shared with the square roots) is the step's bottleneck: skipping settled divisions saves
+    ~10 ns per LinearRegression2D step.
+    """
+    if not settled:
+        power *= rate
+        scale = _reciprocal_bias(power)
+        settled = scale == 1.0
+    return power, scale, settled
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _diverged(d, x, bound):
+    """A non-finite iterate or one beyond the bound (`not <=` also catches NaN)."""
+    diverged = False
+    for i in range(d):
+        if not abs(x[i]) <= bound:
+            diverged = True
+    return diverged
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _start(d, x0, x, m, v, reference, record_every, record, run):
+    """z_0 = (x0, 0, 0) into the (zeroed) x; records it; returns ‖z_0 − ref_0‖² (or 0)."""
+    for i in range(d):
+        x[i] = x0[i]
+    sup_sq = 0.0  # max of squared distances; one sqrt at the end
+    if reference.shape[0] > 0:
+        sup_sq = _squared_distance(d, x, m, v, reference, 0, reference.shape[1])
+    if record_every > 0:
+        _write_state(record, run, 0, x, m, v)
+    return sup_sq
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _max_squared_distance(d, x, m, v, reference, n, sup_sq):
+    """max(sup_sq, ‖z_n − ref_n‖²)."""
+    dist_sq = _squared_distance(d, x, m, v, reference, n, reference.shape[1])
+    return dist_sq if dist_sq > sup_sq else sup_sq
+
+
+@njit(nogil=True, error_model="numpy", inline="always")
+def _time_averages(kind, params, A, y, d, x, grad, delta, track_grad, grad_sum, outside_count):
+    """Adds ‖∇F(x_n)‖ and 1{d(x_n, 𝒮) > δ} to the running sums (as asked for).
+
+    IR-inlined for the literal ``kind``, and called only when time averages are asked for:
+    the array arguments of an inlined call cost reference-count operations (numba 0.68).
+    """
+    if track_grad:
+        exact_grad(kind, params, A, y, x, grad)
+        s = 0.0
+        for i in range(d):
+            s += grad[i] * grad[i]
+        grad_sum += math.sqrt(s)
+    if delta >= 0.0:
+        if critical_distance(kind, params, A, y, x) > delta:
+            outside_count += 1
+    return grad_sum, outside_count
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _finish(d, x, m, v, reference, delta, track_grad, n_steps, burn_in, record_every, record,
+            final, run, sup_sq, grad_sum, outside_count, div_step):
+    """Final state and the returned statistics of :func:`simulate` (see its Returns)."""
+    n_ref = reference.shape[0]
+    has_ref = n_ref > 0
+    has_record = record_every > 0
+    track_outside = delta >= 0.0
+    n_avg = n_steps - burn_in
     for i in range(d):
         final[run, i] = x[i]
         final[run, d + i] = m[i]

@@ -12,7 +12,7 @@ from adam_ode import reference_numpy as ref
 from adam_ode.integrate import solve_gradient_flow, solve_ode
 from adam_ode.iterates import (ALGO_ADAM, Adam, AdamDecreasing, MomentumSGD, RMSProp, run_adam,
                                run_adam_decreasing, run_momentum_sgd, run_optimizer, run_rmsprop,
-                               run_sgd, simulate)
+                               run_sgd, simulate, simulate_pair)
 from adam_ode.state import unpack
 
 from cases import PROBLEMS
@@ -162,6 +162,77 @@ def test_on_disk_cache_hits_in_a_new_process():
             "run_adam(LinearRegression2D(), [0.0, 0.0], 0.01, 1.0, 2.0, 1e-8, 5, 0)\n"
             "print(sum(simulate.stats.cache_hits.values()), "
             "sum(simulate.stats.cache_misses.values()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300)
+    hits, misses = map(int, out.stdout.split())
+    assert (hits, misses) == (1, 0), out.stdout + out.stderr
+
+
+def _pair_and_singles(gamma, a, b, eps, debias, noise, n_steps, bound, seeds, reference,
+                      delta, burn_in, record_every):
+    """simulate_pair on runs (0, 1) and simulate on each run: (results, finals, records) twice."""
+    problem = LinearRegression2D(sigma=2.0)
+    kind, params, A, y = problem.kernel_args
+    x0 = np.array([0.3, -0.2])
+    alpha, beta = 1.0 - a * gamma, 1.0 - b * gamma
+    shape = (2, n_steps // record_every + 1, 6) if record_every else (1, 0, 6)
+    record_pair, record_single = np.full(shape, -7.0), np.full(shape, -7.0)
+    final_pair, final_single = np.full((2, 6), -7.0), np.full((2, 6), -7.0)
+    pair = simulate_pair(params, A, y, x0, gamma, alpha, beta, eps, debias, noise, n_steps,
+                         np.random.default_rng(seeds[0]), np.random.default_rng(seeds[1]),
+                         reference, delta, True, burn_in, record_every, record_pair, final_pair,
+                         0, bound)
+    singles = tuple(
+        simulate(ALGO_ADAM, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, 1.0, debias,
+                 noise, n_steps, np.random.default_rng(seeds[r]), reference, delta, True,
+                 burn_in, record_every, record_single, final_single, r, bound)
+        for r in (0, 1))
+    return (pair, final_pair, record_pair), (singles, final_single, record_single)
+
+
+@pytest.mark.parametrize("noise", [True, False], ids=["noise", "exact"])
+@pytest.mark.parametrize("bound, debias", [(np.inf, True), (1.5, True), (5.0, False)])
+def test_pair_kernel_equals_two_single_runs(bound, debias, noise):
+    # simulate_pair (Adam on LinearRegression2D, two runs advanced together) must give every
+    # output of two simulate calls bit for bit, also when one run of the pair diverges.
+    reference = np.random.default_rng(3).standard_normal((60, 6)) * 0.1
+    for seeds in ((11, 12), (5, 6), (0, 1)):
+        for record_every, delta in ((1, -1.0), (7, 0.1)):
+            pair, singles = _pair_and_singles(0.3 if bound == 5.0 else 0.01, 1.0, 1.5, 1e-8,
+                                              debias, noise, 300, bound, seeds, reference,
+                                              delta, 10, record_every)
+            # (sup, mean ‖∇F‖, outside, divergence step) for both runs; NaN == NaN here
+            assert_array_equal(np.array(pair[0]), np.array(singles[0]))
+            assert_array_equal(pair[1], singles[1])
+            assert_array_equal(pair[2], singles[2])
+
+
+def test_pair_kernel_with_exactly_one_diverging_run():
+    # Run 0 diverges early (bound 1.5), run 1 (another seed) later or never: the survivor goes
+    # on alone and still matches its single-run kernel.
+    found = False
+    for seed in range(40):
+        pair, singles = _pair_and_singles(0.01, 1.0, 1.5, 1e-8, True, True, 300, 1.5,
+                                          (seed, seed + 1), np.zeros((0, 0)), 0.1, 0, 3)
+        (a, b), _, _ = pair
+        assert_array_equal(np.array(pair[0]), np.array(singles[0]))
+        assert_array_equal(pair[1], singles[1])
+        assert_array_equal(pair[2], singles[2])
+        found |= (a[3] >= 0) != (b[3] >= 0)
+    assert found, "no pair with exactly one diverging run: the test would be vacuous"
+
+
+def test_pair_kernel_on_disk_cache_hits_in_a_new_process():
+    # 8 runs on 1 worker: 4 chunks of 2 runs, each one pair. Make sure the cache is written.
+    from adam_ode.montecarlo import monte_carlo
+    monte_carlo(LinearRegression2D(), Adam(0.01, 1.0, 2.0, 1e-8), [0.0, 0.0], 5, 8, 0, workers=1)
+    code = ("from adam_ode import LinearRegression2D\n"
+            "from adam_ode.iterates import Adam, simulate_pair\n"
+            "from adam_ode.montecarlo import monte_carlo\n"
+            "monte_carlo(LinearRegression2D(), Adam(0.01, 1.0, 2.0, 1e-8), [0.0, 0.0], 5, 8, 0,"
+            " workers=1)\n"
+            "print(sum(simulate_pair.stats.cache_hits.values()), "
+            "sum(simulate_pair.stats.cache_misses.values()))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=300)
     hits, misses = map(int, out.stdout.split())

@@ -40,6 +40,32 @@ def test_identical_for_one_and_two_workers(optimizer):
     assert np.unique(one.final_state[:, 0]).size == 13  # the runs are independent
 
 
+@pytest.mark.parametrize("n_runs", [1, 2, 13])
+def test_paired_adam_runs_equal_single_paths(n_runs):
+    # Adam on LinearRegression2D advances runs in pairs (simulate_pair), an odd run alone; every
+    # run must still be the path of its own stream, whatever the pairing (1 or 2 workers), also
+    # when some runs of a pair diverge and the others do not.
+    problem, x0 = LinearRegression2D(sigma=2.0), np.array([0.3, -0.2])
+    opt = Adam(0.01, 1.0, 1.5, 1e-8)
+    reference = np.tile(np.concatenate([x0, np.zeros(4)]), (51, 1))
+    kw = dict(delta=0.2, burn_in=5, reference=reference, divergence_bound=1.2, record_every=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        one = monte_carlo(problem, opt, x0, 200, n_runs, 4, workers=1, **kw)
+        two = monte_carlo(problem, opt, x0, 200, n_runs, 4, workers=2, **kw)
+        for a, b in zip(_fields(one), _fields(two)):
+            assert_array_equal(a, b)
+        for i in range(n_runs):
+            # The single-run kernel on stream i (its path goes on past the bound 1.2).
+            path = run_optimizer(problem, opt, x0, 200, run_seed_sequence(4, i))
+            end = one.divergence_step[i] if one.diverged[i] else 201
+            assert_array_equal(one.record[i, :end], path[:end])
+            assert np.isnan(one.record[i, end:]).all()
+            assert_array_equal(one.final_state[i], path[min(end, 200)])
+    if n_runs == 13:
+        assert 0 < one.diverged.sum() < 13  # mixed pairs are exercised
+
+
 def test_reference_rejected_for_decreasing_steps():
     problem, x0 = PROBLEMS["quadratic"]
     reference = np.tile(np.concatenate([x0, np.zeros(6)]), (11, 1))
