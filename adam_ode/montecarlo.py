@@ -300,7 +300,9 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
 
     start = time.perf_counter()
     n_chunks = min(n_runs, workers * TASKS_PER_WORKER)
-    edges = np.linspace(0, n_runs, n_chunks + 1).round().astype(int)
+    # Even chunk edges, so that paired kernels (simulate_pair) find partners inside each chunk.
+    edges = (2 * np.round(np.linspace(0, n_runs, n_chunks + 1) / 2)).astype(int)
+    edges[-1] = n_runs
     chunks = [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
     if workers == 1:
         for lo, hi in chunks:
