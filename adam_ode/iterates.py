@@ -337,33 +337,8 @@ def _simulate_body(algo, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, 
         if has_record and n % record_every == 0:
             _write_state(record, run, n // record_every, x, m, v)
 
-    for i in range(d):
-        final[run, i] = x[i]
-        final[run, d + i] = m[i]
-        final[run, 2 * d + i] = v[i]
-
-    nan = math.nan
-    sup_dist = math.sqrt(sup_sq)
-    if div_step >= 0:
-        if has_ref and div_step < n_ref:
-            sup_dist = math.inf
-        if has_record:
-            for k in range((div_step + record_every - 1) // record_every, record.shape[1]):
-                for i in range(3 * d):
-                    record[run, k, i] = nan
-        # Steps from the divergence on are outside every bounded set and have ‖∇F‖ = ∞.
-        grad_avg = math.inf if track_grad else nan
-        if track_outside:
-            outside_count += n_steps - max(div_step, burn_in + 1) + 1
-            outside_frac = outside_count / n_avg
-        else:
-            outside_frac = nan
-    else:
-        grad_avg = grad_sum / n_avg if (track_grad and n_avg > 0) else nan
-        outside_frac = outside_count / n_avg if (track_outside and n_avg > 0) else nan
-    if not has_ref:
-        sup_dist = nan
-    return sup_dist, grad_avg, outside_frac, div_step
+    return _finish(d, x, m, v, reference, delta, track_grad, n_steps, burn_in, record_every,
+                   record, final, run, sup_sq, grad_sum, outside_count, div_step)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
