@@ -13,7 +13,7 @@ Layers follow the mathematics of Barakat & Bianchi (SIAM J. Optim. 2021):
   and the ``adam-ode`` command.
 """
 
-from ._validation import LyapunovWarning
+from ._validation import LyapunovWarning, ParameterError
 from .dynamics import (adam_vector_field, autonomous_vector_field, debiased_moments,
                        debiased_vector_field, initial_velocity)
 from .heavy_ball import (friction, gradient_flow_vector_field, hbf_residual,
@@ -30,6 +30,7 @@ from .state import initial_state, pack, unpack
 __version__ = "0.1.0"
 
 __all__ = [
+    "ParameterError",
     "LyapunovWarning",
     "Problem",
     "LinearRegression2D",
