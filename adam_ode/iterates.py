@@ -273,7 +273,6 @@ def _simulate_body(algo, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, 
 
     grad_sum = 0.0
     outside_count = 0
-    n_avg = n_steps - burn_in
     alpha_pow = 1.0  # αⁿ and βⁿ as running products (Algorithm 2.1's bias corrections)
     beta_pow = 1.0
     # m_scale = 1/(1−αⁿ), v_scale = 1/(1−βⁿ), see _bias_step.

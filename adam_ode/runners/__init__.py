@@ -8,15 +8,12 @@ Each module registers its runner on import::
     def run(config: dict, ctx: RunContext) -> ExperimentResult:
         ...
 
-Every public module of this package is imported below, so adding a file is enough; an explicit
-``from . import <module>`` line may be added to the list as well (importing twice is harmless).
+Every public module of this package is imported below, so adding a file is enough.
 Shared plotting helpers live in :mod:`adam_ode.runners._plot`.
 """
 
 import importlib
 import pkgutil
-
-from . import lyapunov  # noqa: F401
 
 for _info in pkgutil.iter_modules(__path__):
     if not _info.name.startswith("_"):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..experiments import ExperimentError
 
-__all__ = ["log_steps", "gamma_colours", "check_gammas", "fmt_vector",
+__all__ = ["log_steps", "gamma_colours", "check_gammas", "check_pairs", "fmt_vector",
            "ODE_STYLE", "AUTONOMOUS_STYLE"]
 
 LOG_GRID_REFINE_LIMIT = 20  # log_steps refines its geometric grid at most this many times over
@@ -52,6 +52,18 @@ def check_gammas(gammas) -> list:
     if not gammas or any(not np.isfinite(g) or g <= 0 for g in gammas):
         raise ExperimentError(f"gammas must be a non-empty list of step sizes > 0, got {gammas!r}")
     return gammas
+
+
+def check_pairs(config, key: str, labels: str) -> np.ndarray:
+    """``config[key]`` as an (n, 2) array of pairs, n >= 1 (ExperimentError otherwise).
+
+    ``labels`` names the two entries in the message, e.g. ``"[a, b]"``.
+    """
+    pairs = np.asarray(config[key], dtype=float)
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.shape[0] == 0:
+        raise ExperimentError(f"{key} must be a non-empty list of {labels} pairs, "
+                              f"got {config[key]!r}")
+    return pairs
 
 
 def fmt_vector(x) -> str:

@@ -27,7 +27,7 @@ from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import DoubleWell, make_problem
 from ..state import unpack
-from ._paths import check_gammas
+from ._paths import check_gammas, check_pairs
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
 __all__ = ["run", "plot", "critical_points"]
@@ -54,11 +54,7 @@ def _check_config(config, problem):
     if not isinstance(problem, DoubleWell) or problem.dim != 2:
         raise ExperimentError("problem must be a 2-D double well (the figure is a phase portrait),"
                               f" got {problem!r}")
-    starts = np.asarray(config["portrait_x0"], dtype=float)
-    if starts.ndim != 2 or starts.shape[1] != 2 or starts.shape[0] == 0:
-        raise ExperimentError(f"portrait_x0 must be a non-empty list of [x1, x2] pairs, "
-                              f"got {config['portrait_x0']!r}")
-    return starts
+    return check_pairs(config, "portrait_x0", "[x1, x2]")
 
 
 @register(EXPERIMENT)

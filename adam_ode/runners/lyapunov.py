@@ -13,8 +13,9 @@ import numpy as np
 
 from ..analysis.discrete_energy import discrete_energy
 from ..analysis.lyapunov import lyapunov_phase_diagram, verify_lyapunov
-from ..experiments import ExperimentError, ExperimentResult, RunContext, register
+from ..experiments import ExperimentResult, RunContext, register
 from ..problems import make_problem
+from ._paths import check_pairs
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
 __all__ = ["run", "format_table", "plot"]
@@ -25,21 +26,13 @@ COLOUR_DECADES = 100.0  # phase-diagram colour scale spans at least this factor 
 MONOTONE_COLOUR = "0.88"  # grey of the cells where V is nonincreasing
 
 
-def _pairs(config) -> np.ndarray:
-    pairs = np.asarray(config["pairs"], dtype=float)
-    if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.shape[0] == 0:
-        raise ExperimentError(f"pairs must be a non-empty list of [a, b] pairs, "
-                              f"got {config['pairs']!r}")
-    return pairs
-
-
 @register(EXPERIMENT)
 def run(config: dict, ctx: RunContext) -> ExperimentResult:
     """Run the Lyapunov verification table and phase diagram (see the module docstring)."""
     problem = make_problem(config["problem"])
     x0 = np.asarray(config["x0"], dtype=float)
     eps, T, n_times = config["eps"], config["T"], config["n_times"]
-    pairs = _pairs(config)
+    pairs = check_pairs(config, "pairs", "[a, b]")
     n_cells = len(config["a_values"]) * len(config["b_values"])
 
     records, discrete = [], []
