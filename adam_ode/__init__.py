@@ -2,12 +2,16 @@
 
 Layers follow the mathematics of Barakat & Bianchi (SIAM J. Optim. 2021):
 
-- :mod:`adam_ode.problems`: stochastic problems (exact F, ∇F, S, samplers);
+- :mod:`adam_ode.problems`: stochastic problems, one module each (exact F, ∇F, S, samplers, and
+  their numba evaluators side by side);
+- :mod:`adam_ode.optimizers`: the optimizer family, one module each (record, scaling with γ,
+  numba step, NumPy transcription, continuous limit);
 - :mod:`adam_ode.dynamics`, :mod:`adam_ode.lyapunov`, :mod:`adam_ode.heavy_ball`: vector fields,
   Lyapunov energy, heavy-ball-with-friction form;
 - :mod:`adam_ode.integrate`: reference trajectories (the only caller of ``solve_ivp``);
-- :mod:`adam_ode.iterates`, :mod:`adam_ode.montecarlo`: numba-JIT discrete Adam and the SGD
-  family at step size γ, reproducible parallel Monte Carlo with streaming statistics;
+- :mod:`adam_ode.kernels`: the generic numba loop over any (problem, optimizer);
+- :mod:`adam_ode.iterates`, :mod:`adam_ode.montecarlo`: paths of any optimizer, reproducible
+  parallel Monte Carlo with streaming statistics;
 - :mod:`adam_ode.analysis`: weak convergence (Thm 4.3), Lyapunov verification, long-run studies;
 - :mod:`adam_ode.experiments`, :mod:`adam_ode.cli`, :mod:`adam_ode.runners`: experiments, figures
   and the ``adam-ode`` command.
@@ -18,13 +22,17 @@ from .dynamics import (adam_vector_field, autonomous_vector_field, debiased_mome
                        debiased_vector_field, initial_velocity)
 from .heavy_ball import (friction, gradient_flow_vector_field, hbf_residual,
                          heavy_ball_vector_field, mass, mass_rate)
-from .integrate import AdamTrajectory, Trajectory, solve_gradient_flow, solve_heavy_ball, solve_ode
-from .iterates import (SGD, Adam, AdamDecreasing, MomentumSGD, Optimizer, RMSProp, run_adam,
-                       run_adam_decreasing, run_momentum_sgd, run_optimizer, run_rmsprop, run_sgd)
+from .integrate import (AdamTrajectory, Trajectory, solve_gradient_flow, solve_heavy_ball,
+                        solve_limit, solve_ode)
+from .iterates import (run_adam, run_adam_decreasing, run_momentum_sgd, run_optimizer,
+                       run_rmsprop, run_sgd)
+from .optimizers import (OPTIMIZERS, SGD, Adam, AdamDecreasing, ContinuousLimit, MomentumSGD,
+                         Optimizer, RMSProp, make_optimizer)
 from .lyapunov import U, energy, energy_rate, energy_rate_bound
-from .montecarlo import (DivergenceWarning, MonteCarloResult, monte_carlo, monte_carlo_adam,
-                         reference_path, sup_distance)
-from .problems import DoubleWell, LeastSquares, LinearRegression2D, Problem, StochasticQuadratic
+from .montecarlo import (DivergenceWarning, MonteCarloResult, limit_reference, monte_carlo,
+                         monte_carlo_adam, reference_path, sup_distance)
+from .problems import (PROBLEMS, DoubleWell, LeastSquares, LinearRegression2D, Problem,
+                       StochasticQuadratic, make_problem)
 from .state import initial_state, pack, unpack
 
 __version__ = "0.1.0"
@@ -33,6 +41,8 @@ __all__ = [
     "ParameterError",
     "LyapunovWarning",
     "Problem",
+    "PROBLEMS",
+    "make_problem",
     "LinearRegression2D",
     "StochasticQuadratic",
     "DoubleWell",
@@ -57,10 +67,14 @@ __all__ = [
     "gradient_flow_vector_field",
     "Trajectory",
     "AdamTrajectory",
+    "solve_limit",
     "solve_ode",
     "solve_heavy_ball",
     "solve_gradient_flow",
     "Optimizer",
+    "OPTIMIZERS",
+    "ContinuousLimit",
+    "make_optimizer",
     "Adam",
     "AdamDecreasing",
     "SGD",
@@ -77,5 +91,6 @@ __all__ = [
     "monte_carlo",
     "monte_carlo_adam",
     "reference_path",
+    "limit_reference",
     "sup_distance",
 ]

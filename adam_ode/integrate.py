@@ -28,12 +28,11 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ._validation import ParameterError, check_nonnegative, check_positive, check_vector, warn_if_lyapunov_fails
-from .dynamics import (adam_vector_field, autonomous_vector_field, bias_correction, debiased_vector_field,
-                       initial_velocity)
 from .heavy_ball import gradient_flow_vector_field, heavy_ball_vector_field
-from .state import initial_state, pack, unpack
+from .state import unpack
 
-__all__ = ["Trajectory", "AdamTrajectory", "solve_ode", "solve_heavy_ball", "solve_gradient_flow"]
+__all__ = ["Trajectory", "AdamTrajectory", "solve_limit", "solve_ode", "solve_heavy_ball",
+           "solve_gradient_flow"]
 
 # Default tolerances: reference paths must be far more accurate than the O(sqrt(γ)) fluctuations
 # they are compared with; at these values a solve agrees with one at 100x tighter tolerances to
@@ -58,6 +57,12 @@ class Trajectory:
     _dense: object = field(repr=False)
     nfev: int = 0
     config: dict = field(default_factory=dict)
+    dim: int | None = None
+
+    @property
+    def x(self) -> np.ndarray:
+        """The first d columns of ``y`` (x), or all of them when ``dim`` is unknown."""
+        return self.y if self.dim is None else self.y[:, :self.dim]
 
     def __call__(self, t) -> np.ndarray:
         t_arr = np.asarray(t, dtype=float)
@@ -111,10 +116,85 @@ def _resolve_t_eval(t_eval, T, natural_t):
     return t_eval
 
 
+def solve_limit(problem, limit, x0, T: float, *, t_eval=None, rtol: float = RTOL,
+                atol: float = ATOL, method: str = METHOD) -> "Trajectory":
+    r"""Solve a continuous limit (:class:`~adam_ode.optimizers.base.ContinuousLimit`) on [0, T].
+
+    The state starts at ``limit.initial_state(problem, x0)``. A regular limit is integrated in
+    its own state from t = 0. A limit whose field is singular at t = 0 (``limit.singular``) is
+    integrated in its solver variables w from the short Taylor start t_s =
+    ``limit.start_time(atol)``, w(t_s) = ``limit.start(problem, x0, t_s)``; on [0, t_s] the
+    dense output is ``limit.early(...)`` when the limit defines one, else the quadratic through
+    z(0) (returned exactly) with the exact slope ``limit.field(0, z(0))`` and through z(t_s).
+
+    Parameters
+    ----------
+    problem : Problem
+    limit : ContinuousLimit
+        E.g. ``optimizer.limit()``.
+    x0 : array (d,)
+    T : float > 0
+        Horizon, in the limit's own time (``limit.time``).
+    t_eval : array, optional
+        Output times in [0, T]; default: the solver's own steps (t = 0 included).
+    rtol, atol, method
+        Solver settings (defaults :data:`RTOL`, :data:`ATOL`, :data:`METHOD`).
+
+    Returns
+    -------
+    Trajectory
+        ``.t``, ``.y`` (n, width), ``.x`` (n, d); ``traj(t)`` is the state at any t ∈ [0, T].
+    """
+    T = check_positive("T", T)
+    x0 = check_vector("x0", x0, problem.dim)
+    rtol, atol = _check_tolerances(rtol, atol)
+    z0 = limit.initial_state(problem, x0)
+    config = {"problem": problem.config(), "x0": x0.tolist(), **limit.config(), "T": T,
+              "rtol": rtol, "atol": atol, "method": method}
+    name = f"solve_limit({type(limit).__name__})"
+    cls = AdamTrajectory if limit.slots == ("x", "m", "v") else Trajectory
+
+    if not limit.singular:
+        sol = _checked_solve(lambda t, z: limit.field(t, z, problem), (0.0, T), z0, rtol, atol,
+                             method, name)
+        t_out = _resolve_t_eval(t_eval, T, sol.t)
+        dense = lambda t: sol.sol(t).T  # noqa: E731
+        return cls(t_out, dense(t_out), T, dense, sol.nfev, config, problem.dim)
+
+    t_s = min(limit.start_time(atol), 0.5 * T)
+    w_s = limit.start(problem, x0, t_s)
+    sol = _checked_solve(lambda t, w: limit.solver_field(t, w, problem), (t_s, T), w_s, rtol,
+                         atol, method, name)
+    z_s = limit.to_state(t_s, w_s)
+    z_dot0 = limit.field(0.0, z0, problem)
+    curvature = ((z_s - z0) / t_s - z_dot0) / t_s  # not / t_s**2: that underflows for tiny T
+
+    def dense(t):
+        t = np.asarray(t, dtype=float)
+        late = np.maximum(t, t_s)
+        z_late = limit.to_state(late, sol.sol(late).T)
+        early = getattr(limit, "early", None)
+        z_early = None if early is None else early(t, problem, x0, z0, z_s, t_s)
+        if z_early is None:
+            tc = t[..., None] if t.ndim else t
+            z_early = z0 + tc * z_dot0 + tc**2 * curvature
+        is_early = (t < t_s)[..., None] if t.ndim else t < t_s
+        return np.where(is_early, z_early, z_late)
+
+    t_out = _resolve_t_eval(t_eval, T, np.concatenate([[0.0], sol.t]))
+    z_out = dense(t_out)
+    if not np.all(np.isfinite(z_out)) or not np.all(np.isfinite(curvature)):
+        raise RuntimeError(f"{name}: the solution is not finite (T = {T:g}, start step "
+                           f"t_s = {t_s:g})")
+    return cls(t_out, z_out, T, dense, sol.nfev, config, problem.dim)
+
+
 def solve_ode(problem, x0, a: float, b: float, eps: float, T: float, debias: bool = True, *,
               t_eval=None, rtol: float = RTOL, atol: float = ATOL,
               method: str = METHOD) -> AdamTrajectory:
     r"""Solve the continuous-time Adam ODE from z(0) = (x0, 0, 0) on [0, T].
+
+    :func:`solve_limit` of :class:`~adam_ode.optimizers.adam.AdamLimit` (``Adam(...).limit()``).
 
     Parameters
     ----------
@@ -150,58 +230,18 @@ def solve_ode(problem, x0, a: float, b: float, eps: float, T: float, debias: boo
     RuntimeError
         When the solver fails (with its message) or the solution is not finite.
     """
+    from .optimizers.adam import AdamLimit
+
     a = check_positive("a", a)
     b = check_positive("b", b)
     eps = check_positive("eps", eps)
-    T = check_positive("T", T)
-    x0 = check_vector("x0", x0, problem.dim)
-    rtol, atol = _check_tolerances(rtol, atol)
     warn_if_lyapunov_fails(a, b)
-    z0 = initial_state(x0)
-    config = {"problem": problem.config(), "x0": x0.tolist(), "a": a, "b": b, "eps": eps, "T": T,
-              "debias": debias, "rtol": rtol, "atol": atol, "method": method}
-
-    if not debias:
-        sol = _checked_solve(lambda t, z: autonomous_vector_field(t, z, problem, a, b, eps),
-                             (0.0, T), z0, rtol, atol, method, "solve_ode(debias=False)")
-        t_out = _resolve_t_eval(t_eval, T, sol.t)
-        dense = lambda t: sol.sol(t).T  # noqa: E731
-        return AdamTrajectory(t_out, dense(t_out), T, dense, sol.nfev, config)
-
-    t_s = min(START_SCALE * atol ** (1.0 / 3.0) / max(1.0, a, b), 0.5 * T)
-    x_dot0 = initial_velocity(problem, x0, eps)
-    x_half = x0 + 0.5 * t_s * x_dot0
-    x_quarter = x0 + 0.25 * t_s * x_dot0
-    w_s = pack(x0 + t_s * initial_velocity(problem, x_quarter, eps),
-               problem.grad_F(x_half), problem.S(x_half))
-    sol = _checked_solve(lambda t, w: debiased_vector_field(t, w, problem, a, b, eps),
-                         (t_s, T), w_s, rtol, atol, method, "solve_ode")
-
-    def to_z(t, w):
-        # debiased (x, m̂, v̂) -> (x, m, v): m = m̂ (1 − e^{−at}), v = v̂ (1 − e^{−bt})
-        x, m_hat, v_hat = unpack(w)
-        tc = t[..., None] if np.ndim(t) else t
-        return pack(x, m_hat * bias_correction(a, tc), v_hat * bias_correction(b, tc))
-
-    z_s = to_z(t_s, w_s)
-    z_dot0 = adam_vector_field(0.0, z0, problem, a, b, eps)  # Lemma 7.3
-    curvature = ((z_s - z0) / t_s - z_dot0) / t_s  # not / t_s**2: that underflows for tiny T
-
-    def dense(t):
-        t = np.asarray(t, dtype=float)
-        late = np.maximum(t, t_s)
-        z_late = to_z(late, sol.sol(late).T)
-        tc = t[..., None] if t.ndim else t
-        z_early = z0 + tc * z_dot0 + tc**2 * curvature
-        early = (t < t_s)[..., None] if t.ndim else t < t_s
-        return np.where(early, z_early, z_late)
-
-    t_out = _resolve_t_eval(t_eval, T, np.concatenate([[0.0], sol.t]))
-    z_out = dense(t_out)
-    if not np.all(np.isfinite(z_out)) or not np.all(np.isfinite(curvature)):
-        raise RuntimeError(f"solve_ode: the solution is not finite (T = {T:g}, start step "
-                           f"t_s = {t_s:g})")
-    return AdamTrajectory(t_out, z_out, T, dense, sol.nfev, config)
+    traj = solve_limit(problem, AdamLimit(a, b, eps, bool(debias)), x0, T, t_eval=t_eval,
+                       rtol=rtol, atol=atol, method=method)
+    config = {"problem": problem.config(), "x0": traj.config["x0"], "a": a, "b": b, "eps": eps,
+              "T": traj.T, "debias": debias, "rtol": traj.config["rtol"],
+              "atol": traj.config["atol"], "method": method}
+    return AdamTrajectory(traj.t, traj.y, traj.T, traj._dense, traj.nfev, config, traj.dim)
 
 
 def solve_heavy_ball(problem, x0, damping: float, T: float, gradient_scale: float = 1.0,
@@ -225,7 +265,7 @@ def solve_heavy_ball(problem, x0, damping: float, T: float, gradient_scale: floa
     t_out = _resolve_t_eval(t_eval, T, sol.t)
     config = {"problem": problem.config(), "x0": x0.tolist(), "damping": damping,
               "gradient_scale": gradient_scale, "T": T}
-    return Trajectory(t_out, dense(t_out), T, dense, sol.nfev, config)
+    return Trajectory(t_out, dense(t_out), T, dense, sol.nfev, config, problem.dim)
 
 
 def solve_gradient_flow(problem, x0, T: float, *, t_eval=None, rtol: float = RTOL,
@@ -239,4 +279,4 @@ def solve_gradient_flow(problem, x0, T: float, *, t_eval=None, rtol: float = RTO
     dense = lambda t: sol.sol(t).T  # noqa: E731
     t_out = _resolve_t_eval(t_eval, T, sol.t)
     return Trajectory(t_out, dense(t_out), T, dense, sol.nfev,
-                      {"problem": problem.config(), "x0": x0.tolist(), "T": T})
+                      {"problem": problem.config(), "x0": x0.tolist(), "T": T}, problem.dim)

@@ -1,5 +1,8 @@
 r"""Parallel Monte Carlo over independent runs of the iterates, with streaming statistics.
 
+Generic over the optimizer records of :mod:`adam_ode.optimizers`: any record runs, and
+``reference="limit"`` compares the runs with the record's own continuous limit on its time map.
+
 Each of the R runs draws from its own ``np.random.Generator``: run i uses the i-th child of
 ``np.random.SeedSequence(seed)``, i.e. ``np.random.default_rng(SeedSequence(seed).spawn(R)[i])``.
 The runs are spread over a ``ThreadPoolExecutor`` (the kernel :func:`adam_ode.iterates.simulate`
@@ -29,10 +32,9 @@ import numpy as np
 
 from ._validation import (DivergenceWarning, ParameterError, check_int, check_nonnegative,
                           check_positive, check_vector)
-from .integrate import solve_ode
-from .problems import KIND_LINEAR_REGRESSION_2D
-from .iterates import (ALGO_ADAM, DIVERGENCE_BOUND, Adam, AdamDecreasing, Optimizer,
-                       simulate, simulate_pair)
+from .integrate import solve_limit, solve_ode
+from .kernels.simulate import DIVERGENCE_BOUND, kernel_inputs, simulate, simulate_pair
+from .optimizers import Adam, Optimizer
 
 __all__ = [
     "MonteCarloResult",
@@ -41,6 +43,7 @@ __all__ = [
     "monte_carlo_adam",
     "sup_distance",
     "reference_path",
+    "limit_reference",
     "steps_for_horizon",
     "run_seed_sequence",
 ]
@@ -86,6 +89,25 @@ def reference_path(problem, x0, gamma, a, b, eps, T, debias: bool = True) -> np.
     return np.ascontiguousarray(traj(times), dtype=np.float64)
 
 
+def limit_reference(problem, optimizer: Optimizer, x0, n_steps: int, *,
+                    x_only: bool = False) -> np.ndarray:
+    """The optimizer's continuous limit at its times t_k = ``optimizer.times(k)``, k = 0 … n.
+
+    Rows are in the optimizer's own state variables (:meth:`Optimizer.from_limit_state`), so
+    that row k compares with z_k; ``x_only`` keeps the first d columns. Shape (n+1, width).
+    """
+    n_steps = check_int("n_steps", n_steps, 0)
+    times = optimizer.times(np.arange(n_steps + 1))
+    T = float(times[-1]) if n_steps > 0 else 0.0
+    if not T > 0.0:
+        raise ParameterError(f"the horizon t_n = {T:g} of n_steps = {n_steps} must be > 0")
+    traj = solve_limit(problem, optimizer.limit(), x0, T)
+    z = optimizer.from_limit_state(traj(np.minimum(times, T)))
+    if x_only:
+        z = z[:, :problem.dim]
+    return np.ascontiguousarray(z, dtype=np.float64)
+
+
 @dataclass(frozen=True, eq=False)
 class MonteCarloResult:
     """Per-run statistics of R independent runs (arrays indexed by run).
@@ -95,15 +117,16 @@ class MonteCarloResult:
     sup_distance : ndarray (R,) or None
         sup_{k ≤ min(N, n_steps)} ‖z_k − reference_k‖ (x only when the reference has width d);
         ``inf`` for a run that diverged within the reference horizon. None without reference.
-    final_state : ndarray (R, 3d)
-        z at the last step, packed (x, m, v) (at the divergence step for diverged runs).
+    final_state : ndarray (R, n_slots·d)
+        z at the last step, the optimizer's slots side by side, x first (at the divergence step
+        for diverged runs).
     mean_grad_norm : ndarray (R,) or None
         (1/(n − burn_in)) Σ_{burn_in < k ≤ n} ‖∇F(x_k)‖; ``inf`` for diverged runs.
     fraction_outside : ndarray (R,) or None
         (1/(n − burn_in)) Σ_{burn_in < k ≤ n} 1{d(x_k, 𝒮) > δ}; None when ``delta`` is None.
     divergence_step : ndarray (R,) of int
         First step with a diverged iterate, −1 for runs that did not diverge.
-    record : ndarray (R, K, 3d) or None
+    record : ndarray (R, K, n_slots·d) or None
         z_k for k = 0, record_every, 2·record_every, … (NaN after a divergence).
     record_steps : ndarray (K,) or None
         The recorded step indices k.
@@ -145,6 +168,20 @@ class MonteCarloResult:
         return [(int(r), int(self.divergence_step[r])) for r in runs]
 
     @property
+    def dim(self) -> int:
+        return self.final_state.shape[1] // self.optimizer.n_slots
+
+    @property
+    def final_x(self) -> np.ndarray:
+        """x at the last step, (R, d)."""
+        return self.final_state[:, :self.dim]
+
+    @property
+    def record_x(self) -> np.ndarray | None:
+        """The recorded x_k, (R, K, d), or None."""
+        return None if self.record is None else self.record[..., :self.dim]
+
+    @property
     def record_times(self) -> np.ndarray | None:
         """ODE times t_k of the recorded states (kγ, or Σ_{j≤k} γ_j for decreasing steps)."""
         if self.record_steps is None:
@@ -167,11 +204,12 @@ class MonteCarloResult:
         return out
 
 
-def _check_reference(reference, dim: int) -> np.ndarray:
+def _check_reference(reference, dim: int, n_slots: int = 3) -> np.ndarray:
     ref = np.ascontiguousarray(reference, dtype=np.float64)
-    if ref.ndim != 2 or ref.shape[0] < 1 or ref.shape[1] not in (dim, 3 * dim):
-        raise ParameterError(f"reference must have shape (N+1, {dim}) or (N+1, {3 * dim}) "
-                         f"(x or packed z on the grid kγ), got {ref.shape}")
+    if ref.ndim != 2 or ref.shape[0] < 1 or ref.shape[1] not in (dim, n_slots * dim):
+        raise ParameterError(f"reference must have shape (N+1, {dim}) or (N+1, "
+                             f"{n_slots * dim}) (x or the whole state at step k), "
+                             f"got {ref.shape}")
     if not np.all(np.isfinite(ref)):
         raise ParameterError("reference must be finite")
     return ref
@@ -194,8 +232,7 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     ----------
     problem : Problem
     optimizer : Optimizer
-        :class:`~adam_ode.iterates.Adam`, ``AdamDecreasing``, ``SGD``, ``MomentumSGD`` or
-        ``RMSProp`` (frozen, validated hyperparameters: γ, a, b, ε, …).
+        Any record of :data:`adam_ode.OPTIMIZERS` (frozen, validated hyperparameters).
     x0 : array (d,)
         Common starting point, z_0 = (x0, 0, 0).
     n_steps : int ≥ 0
@@ -206,9 +243,11 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
         Run i draws from ``default_rng(SeedSequence(seed).spawn(R)[i])``.
     noise : bool
         False: exact gradients (all runs then coincide).
-    reference : array (N+1, d) or (N+1, 3d), optional
-        Path to compare with, row k against z_k (time kγ for constant steps), e.g.
-        :func:`reference_path`. Width d compares x only.
+    reference : array (N+1, d) or (N+1, n_slots·d), ``"limit"``, ``"limit-x"``, optional
+        Path to compare with, row k against z_k (time t_k = ``optimizer.times(k)``), e.g.
+        :func:`reference_path`. Width d compares x only. ``"limit"`` (``"limit-x"``) is the
+        optimizer's own continuous limit on its time map (:func:`limit_reference`) over the
+        whole state (over x).
     delta : float ≥ 0, optional
         δ of the time average of 1{d(x_k, 𝒮) > δ}; None: not computed.
     track_grad_norm : bool
@@ -229,8 +268,7 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     -------
     MonteCarloResult
     """
-    if not isinstance(optimizer, Optimizer):
-        raise ParameterError(f"optimizer must be an adam_ode Optimizer, got {optimizer!r}")
+    data, hyper = kernel_inputs(problem, optimizer)
     x0 = check_vector("x0", x0, problem.dim)
     n_steps = check_int("n_steps", n_steps, 0)
     n_runs = check_int("n_runs", n_runs, 1)
@@ -245,30 +283,37 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     if progress is not None and not callable(progress):
         raise ParameterError(f"progress must be callable or None, got {progress!r}")
     dim = problem.dim
-    if reference is not None and isinstance(optimizer, AdamDecreasing):
-        # Row k of a reference is compared with z_k at time kγ; decreasing steps reach
-        # t_k = Σ γ_j instead, so such a comparison would be meaningless.
-        raise ParameterError("reference cannot be used with AdamDecreasing: its iterates are at "
-                             "times Σ γ_k, not on the grid kγ of a reference path")
-    ref = np.zeros((0, 0)) if reference is None else _check_reference(reference, dim)
+    n_slots = optimizer.n_slots
+    width = n_slots * dim
+    if isinstance(reference, str):
+        if reference not in ("limit", "limit-x"):
+            raise ParameterError(f"reference must be an array, 'limit' or 'limit-x', "
+                                 f"got {reference!r}")
+        reference = limit_reference(problem, optimizer, x0, n_steps,
+                                    x_only=reference == "limit-x")
+    elif reference is not None and not optimizer.uniform_steps:
+        # An array reference is a path on the grid kγ; these iterates are at other times.
+        raise ParameterError(f"an array reference cannot be used with {type(optimizer).__name__}"
+                             ": its iterates are at times Σ γ_k, not on the grid kγ of a "
+                             "reference path (use reference='limit')")
+    ref = np.zeros((0, 0)) if reference is None else _check_reference(reference, dim, n_slots)
 
     if record_every > 0:
         n_record = n_steps // record_every + 1
-        if n_runs * n_record * 3 * dim * 8 > MAX_RECORD_BYTES:
+        if n_runs * n_record * width * 8 > MAX_RECORD_BYTES:
             raise ParameterError(f"record_every = {record_every} would store "
-                             f"{n_runs * n_record * 3 * dim * 8 / 2**30:.1f} GiB "
-                             f"(limit {MAX_RECORD_BYTES / 2**30:g} GiB): increase record_every")
-        record = np.empty((n_runs, n_record, 3 * dim))
+                                 f"{n_runs * n_record * width * 8 / 2**30:.1f} GiB "
+                                 f"(limit {MAX_RECORD_BYTES / 2**30:g} GiB): increase "
+                                 "record_every")
+        record = np.empty((n_runs, n_record, width))
     else:
-        record = np.zeros((1, 0, 3 * dim))
-    final = np.empty((n_runs, 3 * dim))
+        record = np.zeros((1, 0, width))
+    final = np.empty((n_runs, width))
     sup = np.empty(n_runs)
     grad_avg = np.empty(n_runs)
     outside = np.empty(n_runs)
     div_step = np.empty(n_runs, dtype=np.int64)
 
-    kind, params, A, y = problem.kernel_args
-    algo, gamma, alpha, beta, eps, a, b, kappa, debias = optimizer.kernel_hyper()
     noise = bool(noise)
     track_grad = bool(track_grad_norm)
 
@@ -276,10 +321,10 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
         return np.random.default_rng(np.random.SeedSequence(
             root.entropy, spawn_key=root.spawn_key + (r,), pool_size=root.pool_size))
 
-    # Adam on LinearRegression2D (the hot case) advances runs two at a time (simulate_pair: the
-    # same results, overlapping dependency chains); everything else, and an odd run left over,
-    # one at a time.
-    pairs = algo == ALGO_ADAM and kind == KIND_LINEAR_REGRESSION_2D
+    # Where both the problem and the optimizer ask for it (Adam on LinearRegression2D, the hot
+    # case) runs advance two at a time (simulate_pair: the same results, overlapping dependency
+    # chains); everything else, and an odd run left over, one at a time.
+    pairs = optimizer.kernel_pairs and problem.kernel_pairs
 
     def run_chunk(lo: int, hi: int) -> int:
         r = lo
@@ -287,15 +332,14 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
             while r + 1 < hi:
                 (sup[r], grad_avg[r], outside[r], div_step[r]), \
                     (sup[r + 1], grad_avg[r + 1], outside[r + 1], div_step[r + 1]) = \
-                    simulate_pair(params, A, y, x0, gamma, alpha, beta, eps, debias, noise,
-                                  n_steps, generator(r), generator(r + 1), ref, delta_k,
-                                  track_grad, burn_in, record_every, record, final, r, bound)
+                    simulate_pair(data, hyper, n_slots, x0, noise, n_steps, generator(r),
+                                  generator(r + 1), ref, delta_k, track_grad, burn_in,
+                                  record_every, record, final, r, bound)
                 r += 2
         for r in range(r, hi):
             sup[r], grad_avg[r], outside[r], div_step[r] = simulate(
-                algo, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, kappa, debias,
-                noise, n_steps, generator(r), ref, delta_k, track_grad, burn_in, record_every,
-                record, final, r, bound)
+                data, hyper, n_slots, x0, noise, n_steps, generator(r), ref, delta_k, track_grad,
+                burn_in, record_every, record, final, r, bound)
         return hi - lo
 
     start = time.perf_counter()

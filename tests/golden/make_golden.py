@@ -47,11 +47,15 @@ MC_STEPS = 200
 MC_RUNS = 7
 
 
-def main():
-    out = {}
+def golden_problems():
     problems = dict(PROBLEMS)
     problems["linreg2d-noisy"] = (LinearRegression2D(sigma=2.0), np.array([0.3, -0.2]))
-    for pname, (problem, x0) in problems.items():
+    return problems
+
+
+def main():
+    out = {}
+    for pname, (problem, x0) in golden_problems().items():
         d = problem.dim
         for oname, (cls, kw) in OPTIMIZERS.items():
             opt = cls(**kw)
@@ -77,6 +81,14 @@ def main():
                     value = getattr(mc, field)
                     if value is not None:
                         out[f"{key}|mc|workers={workers}|{field}"] = value
+                if "reference" in options:
+                    # The same runs against the x columns of the reference only.
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", DivergenceWarning)
+                        mc = monte_carlo(problem, opt, x0, MC_STEPS, MC_RUNS, 5,
+                                         workers=workers, **{**options,
+                                                             "reference": reference[:, :d]})
+                    out[f"{key}|mc-xref|workers={workers}|sup_distance"] = mc.sup_distance
     np.savez_compressed(HERE / "golden.npz", **out)
     print(f"{len(out)} arrays written to {HERE / 'golden.npz'}")
 

@@ -1,0 +1,39 @@
+"""Type-selected numba implementations: the mechanism behind the problem and optimizer protocols.
+
+A generic function (``sample_grad``, ``update``, …) is a plain Python function that only exists to
+be compiled into kernels. Each problem or optimizer module registers its implementation for its
+own kernel-data ``NamedTuple`` class with :func:`register_overload`; when numba compiles a kernel
+for a given data type it picks that implementation and inlines it. Kernels therefore never see an
+integer code, and the on-disk cache works (the implementations are module-level functions and
+the data types are importable classes).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from numba import types
+from numba.extending import overload
+
+__all__ = ["register_overload"]
+
+
+def register_overload(generic, data_class):
+    """Decorator: ``impl`` implements ``generic`` when its first argument is a ``data_class``.
+
+    Shared by the problem and optimizer protocols. numba wants the typing function to have the
+    generic function's own signature, so it is written for each generic function.
+    """
+    params = list(inspect.signature(generic).parameters)
+
+    def decorator(impl):
+        namespace = {"types": types, "data_class": data_class, "impl": impl}
+        first = params[0]
+        exec(f"def select({', '.join(params)}):\n"
+             f"    if isinstance({first}, types.BaseNamedTuple) "
+             f"and {first}.instance_class is data_class:\n"
+             f"        return impl\n", namespace)
+        overload(generic, inline="always")(namespace["select"])
+        return impl
+
+    return decorator

@@ -1,0 +1,280 @@
+r"""The optimizer spec: one record per optimizer, its numba step, its NumPy transcription, its limit.
+
+An optimizer is one module of :mod:`adam_ode.optimizers` describing it once:
+
+- a **record**, a frozen dataclass subclass of :class:`Optimizer` (hyperparameters validated in
+  ``__post_init__``, errors naming the parameter and its range), with ``slots`` (names of the
+  state slots, x first: the kernel state is ``len(slots) · d`` floats), ``scaling`` (the scaling
+  of the hyperparameters with γ under which a continuous limit exists) and :meth:`Optimizer.times`
+  (the time map n ↦ t_n of that limit);
+- its **kernel arguments**, a ``NamedTuple`` (:meth:`Optimizer.kernel_args`), and for that type
+  the numba implementations of the generic functions below, registered with
+  :func:`implements` (module-level functions: the on-disk cache works);
+- its **NumPy transcription** :meth:`Optimizer.numpy_step`, written from the algorithm's text
+  (the tests' reference: same random draws, equal to rounding);
+- its **continuous limit** :meth:`Optimizer.limit`, a :class:`ContinuousLimit`: vector field,
+  initial state, the treatment of a singular start, and an energy where one is known.
+
+Generic kernel functions (numba; each optimizer registers one implementation per function):
+
+``coefficients_start(h)``
+    The per-run scalars carried from step to step (a tuple), e.g. the running products αⁿ of
+    the bias corrections.
+``coefficients_next(h, n, c)``
+    Those scalars for step n from those of step n − 1. They depend on n only, not on the
+    gradients, so two runs advanced together share them.
+``gradient_point(h, c, x, state, y, d)``
+    Where step n evaluates its gradient: ``x`` (x_{n−1}) for most optimizers; Nesterov writes
+    its look-ahead point into ``y`` and returns it.
+``update(h, c, state, g, d)``
+    The discrete update of the state buffer (slot k at ``state[k*d:(k+1)*d]``) with g_n in ``g``.
+
+A record's ``kernel_args()`` type selects these implementations when a kernel is compiled; no
+integer codes exist above or inside the kernels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from .._overloads import register_overload
+from .._validation import ParameterError, check_positive
+
+__all__ = [
+    "Optimizer",
+    "ContinuousLimit",
+    "OPTIMIZERS",
+    "register_optimizer",
+    "implements",
+    "check_rate",
+    "coefficients_start",
+    "coefficients_next",
+    "gradient_point",
+    "update",
+]
+
+
+# ------------------------------------------------------------------------------------------------
+# Generic kernel functions (compiled into kernels only).
+# ------------------------------------------------------------------------------------------------
+
+def coefficients_start(h):
+    """Per-run scalars before step 1 (numba kernels only)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+def coefficients_next(h, n, c):
+    """Per-run scalars of step n (numba kernels only)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+def gradient_point(h, c, x, state, y, d):
+    """The point where step n evaluates its gradient (numba kernels only)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+def update(h, c, state, g, d):
+    """The discrete update of the state buffer (numba kernels only)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+_GENERIC = {f.__name__: f for f in (coefficients_start, coefficients_next, gradient_point,
+                                    update)}
+
+
+def implements(name: str, args_class):
+    """Register the numba implementation of generic function ``name`` for ``args_class``."""
+    return register_overload(_GENERIC[name], args_class)
+
+
+def at_x(h, c, x, state, y, d):
+    """``gradient_point`` of every optimizer that evaluates g_n at x_{n−1}."""
+    return x
+
+
+# ------------------------------------------------------------------------------------------------
+# Records.
+# ------------------------------------------------------------------------------------------------
+
+OPTIMIZERS: dict = {}  # name -> record class, filled by register_optimizer
+
+
+def register_optimizer(cls):
+    """Class decorator: add an :class:`Optimizer` record class to :data:`OPTIMIZERS`."""
+    if cls.name in OPTIMIZERS and OPTIMIZERS[cls.name] is not cls:
+        raise RuntimeError(f"optimizer {cls.name!r} registered twice")
+    if cls.args_class is None:
+        raise RuntimeError(f"optimizer {cls.name!r} has no kernel argument class")
+    OPTIMIZERS[cls.name] = cls
+    return cls
+
+
+def check_rate(name: str, rate, gamma: float, symbol: str) -> float:
+    """A moment rate r > 0 with rγ < 1, so that 1 − rγ ∈ (0, 1)."""
+    rate = check_positive(name, rate)
+    if 1.0 - rate * gamma == 1.0:
+        # α = 1 − rγ would round to exactly 1: the bias correction 1 − αⁿ is then 0 (0/0 steps).
+        raise ParameterError(f"{name}*gamma = {rate * gamma:g} is below float64 resolution: "
+                             f"{symbol} = 1 - {name}*gamma rounds to 1 (allowed range: "
+                             f"{name}*gamma in [{np.finfo(float).epsneg:.3g}, 1))")
+    if not rate * gamma < 1.0:
+        raise ParameterError(f"{name}*gamma must be < 1 so that {symbol} = 1 - {name}*gamma lies "
+                             f"in (0, 1) (allowed range: {name} in (0, 1/gamma) = "
+                             f"(0, {1.0 / gamma:g})), got {name} = {rate!r}, gamma = {gamma!r}")
+    return rate
+
+
+class Optimizer:
+    """Base of the hyperparameter records (frozen dataclasses, one module each).
+
+    Class attributes set by each record: ``name`` (registry key), ``slots`` (state slot names,
+    x first), ``args_class`` (kernel argument ``NamedTuple``), ``scaling`` (text: the scaling of
+    the hyperparameters with γ of its continuous limit) and ``kernel_pairs`` (kernels may
+    advance two runs in one loop).
+    """
+
+    name = "optimizer"
+    slots: tuple = ("x",)
+    args_class = None
+    scaling = "t = n·gamma"
+    kernel_pairs = False
+    uniform_steps = True  # iterate k sits at t_k = k·(time step); False for decreasing steps
+    gamma: float
+
+    # -- kernel side ------------------------------------------------------------------------
+    def kernel_args(self):
+        """The hyperparameters as the kernel's ``NamedTuple`` (plain floats and bools)."""
+        raise NotImplementedError
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.slots)
+
+    # -- time map ---------------------------------------------------------------------------
+    def times(self, steps) -> np.ndarray:
+        """Limit time t_n reached after n steps (an array for an array): nγ by default."""
+        return np.asarray(steps) * self.gamma
+
+    # -- NumPy transcription ----------------------------------------------------------------
+    def numpy_start(self, x0) -> dict:
+        """The state z_0 as a dict slot -> array (x0, zeros elsewhere)."""
+        x0 = np.array(x0, dtype=float)
+        return {name: (x0.copy() if name == "x" else np.zeros_like(x0)) for name in self.slots}
+
+    def numpy_step(self, n: int, state: dict, grad) -> dict:
+        """One step of the algorithm as written: ``grad(point)`` returns g_n at ``point``."""
+        raise NotImplementedError
+
+    def numpy_path(self, problem, x0, n_steps: int, seed, noise: bool = True) -> np.ndarray:
+        """z_0 … z_n (n_steps + 1, n_slots·d) by :meth:`numpy_step` in plain NumPy; the draws
+        are those of ``np.random.default_rng(seed)``, as in the kernels."""
+        rng = np.random.default_rng(seed)
+
+        def grad(point):
+            return problem.sample_grad(point, rng) if noise else problem.grad_F(point)
+
+        state = self.numpy_start(x0)
+        path = [np.concatenate([state[s] for s in self.slots])]
+        for n in range(1, n_steps + 1):
+            state = self.numpy_step(n, state, grad)
+            path.append(np.concatenate([state[s] for s in self.slots]))
+        return np.array(path)
+
+    # -- continuous limit -------------------------------------------------------------------
+    def limit(self) -> "ContinuousLimit":
+        """The continuous-time limit of the scheme under :attr:`scaling`."""
+        raise NotImplementedError(f"{type(self).__name__} has no continuous limit")
+
+    def from_limit_state(self, z_limit) -> np.ndarray:
+        """The limit's state (..., width) in this scheme's state variables (identity unless the
+        scheme's slots are scaled versions of the limit's, e.g. AdaGrad's w = W/γ²)."""
+        return np.asarray(z_limit, dtype=float)
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def config(self) -> dict:
+        return {"name": self.name, **asdict(self)}
+
+    def replace(self, **changes):
+        """A copy with some hyperparameters changed (validated again)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return type(self)(**values)
+
+
+# ------------------------------------------------------------------------------------------------
+# Continuous limits.
+# ------------------------------------------------------------------------------------------------
+
+class ContinuousLimit:
+    r"""A continuous-time limit: a vector field on a state whose first d entries are x.
+
+    Subclasses set ``slots`` (state slot names, x first; width ``len(slots) · d``) and
+    ``time`` (how the limit's time relates to the step index), and define
+    :meth:`field` (with its t = 0 limit) and :meth:`initial_state`. A limit whose field is
+    singular at t = 0 sets ``singular = True`` and provides the solver-side pieces used by
+    :func:`adam_ode.integrate.solve_limit`:
+
+    - :meth:`start_time`: the short start t_s given the absolute tolerance;
+    - :meth:`start`: the solver variables w(t_s) from a Taylor expansion at t = 0;
+    - :meth:`solver_field`: dw/dt in the solver variables (regular for t ≥ t_s);
+    - :meth:`to_state`: the state z from (t, w).
+
+    On [0, t_s] the solution is the quadratic through z(0) with slope field(0, z(0)) and through
+    z(t_s). Non-singular limits are integrated in z from t = 0 (``solver_field = field``).
+    :meth:`energy` is a Lyapunov function where one is known (``has_energy``).
+    """
+
+    slots: tuple = ("x",)
+    time = "t = n·gamma"
+    singular = False
+    has_energy = False
+
+    def initial_state(self, problem, x0) -> np.ndarray:
+        x0 = np.asarray(x0, dtype=float)
+        return np.concatenate([x0] + [np.zeros_like(x0)] * (len(self.slots) - 1))
+
+    def field(self, t, z, problem) -> np.ndarray:
+        raise NotImplementedError
+
+    # Solver side (singular limits override these).
+    def start_time(self, atol: float) -> float:
+        raise NotImplementedError
+
+    def start(self, problem, x0, t_s: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def solver_field(self, t, w, problem) -> np.ndarray:
+        return self.field(t, w, problem)
+
+    def to_state(self, t, w) -> np.ndarray:
+        return w
+
+    def energy(self, t, z, problem):
+        raise NotImplementedError(f"{type(self).__name__} has no known energy")
+
+    def config(self) -> dict:
+        return {"limit": type(self).__name__, **asdict(self)}
+
+
+def split(z, n_slots: int):
+    """Views of the slots of z (..., n_slots·d), each (..., d)."""
+    z = np.asarray(z, dtype=float)
+    d, rest = divmod(z.shape[-1], n_slots)
+    if rest:
+        raise ParameterError(f"state must have a last axis of length {n_slots}·d, "
+                             f"got {z.shape[-1]}")
+    return tuple(z[..., k * d:(k + 1) * d] for k in range(n_slots))
+
+
+def bias(rate: float, t):
+    """1 − e^{−rate·t} as ``-expm1(-rate t)`` (accurate for small t)."""
+    return -np.expm1(-rate * np.asarray(t, dtype=float))
+
+
+def column(t, like):
+    """``t`` broadcastable against ``like`` (..., d)."""
+    t = np.asarray(t, dtype=float)
+    return t[..., None] if t.ndim else t
+

@@ -1,0 +1,127 @@
+r"""Momentum SGD (heavy ball, seed 002 eq. 2) and its limit ẍ + aẋ + a∇F = 0.
+
+Discrete rule: m_n = α m_{n−1} + (1 − α) g_n, x_n = x_{n−1} − γ m_n. Scaling α = 1 − aγ,
+t = nγ; limit on (x, m): ẋ = −m, ṁ = a(∇F(x) − m), i.e. ẍ + aẋ + a∇F(x) = 0 (the classical
+heavy ball with friction a and gradient scale a), from (x0, 0). Energy F(x) + ‖m‖²/(2a)
+(d/dt = −‖m‖² ≤ 0).
+
+Peers: torch.optim.SGD(lr, momentum=μ, dampening=τ) keeps buf_n = μ buf_{n−1} + (1 − τ) g_n
+(buf_1 = g_1) and steps x −= lr·buf_n. With μ = α, τ = 0 and lr = γ(1 − α) its iterates are
+exactly these (change of variables m_n = (1 − α) buf_n; torch's first step buf_1 = g_1 is then
+m_1 = (1 − α) g_1, ours); optax.sgd(learning_rate=γ(1 − α), momentum=α) likewise (its trace is
+buf). With dampening τ = α and lr = γ, torch's first step differs (buf_1 = g_1 instead of
+(1 − α) g_1).
+
+=========  ==========  ==============================
+symbol     argument    torch.optim.SGD
+=========  ==========  ==============================
+γ          ``gamma``   ``lr`` = γ(1 − α)
+α = 1−aγ   ``a``       ``momentum`` = α, ``dampening`` = 0
+=========  ==========  ==============================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .._validation import check_positive
+from .base import (ContinuousLimit, Optimizer, at_x, check_rate, implements, register_optimizer,
+                   split)
+
+__all__ = ["MomentumSGD", "MomentumArgs", "HeavyBallLimit"]
+
+
+class MomentumArgs(NamedTuple):
+    """Kernel arguments of :class:`MomentumSGD`: γ and α."""
+
+    gamma: float
+    alpha: float
+
+
+@register_optimizer
+@dataclass(frozen=True)
+class MomentumSGD(Optimizer):
+    """Momentum SGD: m_n = α m_{n−1} + (1−α) g_n, x_n = x_{n−1} − γ m_n.
+
+    Parameters
+    ----------
+    gamma : float > 0
+        γ.
+    a : float in (0, 1/γ)
+        Momentum rate, α = 1 − aγ. Default 10 (α = 0.9 at γ = 0.01).
+    """
+
+    gamma: float
+    a: float = 10.0
+    name = "momentum-sgd"
+    slots = ("x", "m")
+    args_class = MomentumArgs
+    scaling = "alpha = 1 - a*gamma, t = n*gamma"
+
+    def __post_init__(self):
+        gamma = check_positive("gamma", self.gamma)
+        object.__setattr__(self, "gamma", gamma)
+        object.__setattr__(self, "a", check_rate("a", self.a, gamma, "alpha"))
+
+    @property
+    def alpha(self) -> float:
+        return 1.0 - self.a * self.gamma
+
+    def kernel_args(self):
+        return MomentumArgs(self.gamma, self.alpha)
+
+    def numpy_step(self, n, state, grad):
+        g = grad(state["x"])
+        m = self.alpha * state["m"] + (1.0 - self.alpha) * g
+        return {"x": state["x"] - self.gamma * m, "m": m}
+
+    def limit(self):
+        return HeavyBallLimit(self.a)
+
+
+@dataclass(frozen=True)
+class HeavyBallLimit(ContinuousLimit):
+    """ẋ = −m, ṁ = a(∇F(x) − m) on (x, m) from (x0, 0); energy F(x) + ‖m‖²/(2a)."""
+
+    a: float
+    slots = ("x", "m")
+    time = "t = n*gamma"
+    has_energy = True
+
+    def field(self, t, z, problem):
+        x, m = split(z, 2)
+        return np.concatenate([-m, self.a * (problem.grad_F(x) - m)], axis=-1)
+
+    def energy(self, t, z, problem):
+        x, m = split(z, 2)
+        return problem.F(x) + 0.5 * np.sum(m * m, axis=-1) / self.a
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _momentum_update(d, state, g, gamma, alpha):
+    for i in range(d):
+        m = alpha * state[d + i] + (1.0 - alpha) * g[i]
+        state[d + i] = m
+        state[i] -= gamma * m
+
+
+@implements("coefficients_start", MomentumArgs)
+def _start(h):
+    return (0.0,)
+
+
+@implements("coefficients_next", MomentumArgs)
+def _next(h, n, c):
+    return c
+
+
+implements("gradient_point", MomentumArgs)(at_x)
+
+
+@implements("update", MomentumArgs)
+def _update(h, c, state, g, d):
+    _momentum_update(d, state, g, h.gamma, h.alpha)

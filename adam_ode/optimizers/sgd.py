@@ -1,0 +1,90 @@
+r"""SGD and mini-batch SGD, x_n = x_{n−1} − γ ĝ_n, and their limit, the gradient flow ẋ = −∇F.
+
+Mini-batches are a property of the problem (e.g. ``LeastSquares(batch_size=B)``: same mean ∇F,
+second moment S_B); the rule and its limit do not change. Scaling: t = nγ.
+
+=========  ==========  ==================  ===============
+symbol     argument    torch.optim.SGD     optax.sgd
+=========  ==========  ==================  ===============
+γ          ``gamma``   ``lr``              ``learning_rate``
+=========  ==========  ==================  ===============
+
+With exact gradients the iterates are explicit Euler on the gradient flow, so they converge to it
+at order 1 in γ; F is nonincreasing along the flow (dF/dt = −‖∇F‖²), its energy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from .._validation import check_positive
+from .base import ContinuousLimit, Optimizer, at_x, implements, register_optimizer
+
+__all__ = ["SGD", "SGDArgs", "GradientFlow"]
+
+
+class SGDArgs(NamedTuple):
+    """Kernel arguments of :class:`SGD`: the step γ."""
+
+    gamma: float
+
+
+@register_optimizer
+@dataclass(frozen=True)
+class SGD(Optimizer):
+    """Plain (or mini-batch) SGD, x_n = x_{n−1} − γ g_n. ``gamma``: γ > 0."""
+
+    gamma: float
+    name = "sgd"
+    slots = ("x",)
+    args_class = SGDArgs
+    scaling = "t = n*gamma"
+
+    def __post_init__(self):
+        object.__setattr__(self, "gamma", check_positive("gamma", self.gamma))
+
+    def kernel_args(self):
+        return SGDArgs(self.gamma)
+
+    def numpy_step(self, n, state, grad):
+        return {"x": state["x"] - self.gamma * grad(state["x"])}
+
+    def limit(self):
+        return GradientFlow()
+
+
+@dataclass(frozen=True)
+class GradientFlow(ContinuousLimit):
+    """ẋ = −∇F(x) from x(0) = x0; energy F (dF/dt = −‖∇F‖² ≤ 0)."""
+
+    slots = ("x",)
+    time = "t = n*gamma"
+    has_energy = True
+
+    def field(self, t, z, problem):
+        return -problem.grad_F(z)
+
+    def energy(self, t, z, problem):
+        return problem.F(z)
+
+
+@implements("coefficients_start", SGDArgs)
+def _start(h):
+    return (0.0,)
+
+
+@implements("coefficients_next", SGDArgs)
+def _next(h, n, c):
+    return c
+
+
+implements("gradient_point", SGDArgs)(at_x)
+
+
+@implements("update", SGDArgs)
+def _update(h, c, state, g, d):
+    for i in range(d):
+        state[i] -= h.gamma * g[i]
+
+

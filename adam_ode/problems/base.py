@@ -1,0 +1,192 @@
+r"""The problem protocol: NumPy evaluators for the ODEs and the tests, numba evaluators for kernels.
+
+A problem F(x) = E f(x, ξ) is one module of :mod:`adam_ode.problems` holding one subclass of
+:class:`Problem`. The class gives, on the NumPy side, the exact objective ``F``, its gradient
+``grad_F``, the second moment of the stochastic gradient ``S(x) = E[∇f(x, ξ)²]`` (coordinatewise,
+noise included), a sampler ``sample_grad(x, rng)`` and the distance to the critical set
+𝒮 = {∇F = 0}; ``F``, ``grad_F`` and ``S`` accept one point ``(d,)`` or a batch ``(..., d)``.
+
+For the numba kernels the same module describes the problem as plain data: a ``NamedTuple``
+returned by :attr:`Problem.kernel_data`, and, next to the NumPy methods, the numba evaluators of
+that data type, registered for the generic functions of this module with :func:`evaluator`:
+
+- ``sample_grad(data, x, rng, g)``: write one stochastic gradient ∇f(x, ξ) into ``g``, drawing ξ
+  from ``rng`` in the same order as the NumPy ``sample_grad`` (so that the pure-NumPy references
+  reproduce the kernels bit for bit);
+- ``exact_grad(data, x, g)``: write ∇F(x) into ``g``;
+- ``critical_distance(data, x)``: d(x, 𝒮);
+- ``kernel_dim(data, x)``: the dimension d, a compile-time constant where the problem fixes it
+  (LinearRegression2D: 2, which lets LLVM unroll every coordinate loop).
+
+numba selects the evaluators by the type of ``data`` when it compiles a kernel, so every
+(problem, optimizer) pair gets its own machine code with the problem's code inlined; nothing is
+dispatched at run time and no integer codes exist. A data type without evaluators cannot reach a
+kernel: :func:`kernel_data_of` raises :class:`~adam_ode.ParameterError` first.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+from .._overloads import register_overload
+from .._validation import ParameterError
+
+__all__ = [
+    "Problem",
+    "PROBLEMS",
+    "register_problem",
+    "evaluator",
+    "kernel_data_of",
+    "sample_grad",
+    "exact_grad",
+    "critical_distance",
+    "kernel_dim",
+]
+
+HVP_STEP = 1e-6  # relative step of the default central-difference Hessian-vector product
+
+
+# ------------------------------------------------------------------------------------------------
+# Generic numba-level functions: each problem module registers its implementations with
+# `evaluator`. Called from Python they raise; they exist to be compiled into kernels.
+# ------------------------------------------------------------------------------------------------
+
+def sample_grad(data, x, rng, g):
+    """Write one stochastic gradient ∇f(x, ξ) into ``g`` (numba kernels only)."""
+    raise NotImplementedError("sample_grad is compiled into kernels; call Problem.sample_grad")
+
+
+def exact_grad(data, x, g):
+    """Write ∇F(x) into ``g`` (numba kernels only)."""
+    raise NotImplementedError("exact_grad is compiled into kernels; call Problem.grad_F")
+
+
+def critical_distance(data, x):
+    """d(x, 𝒮) (numba kernels only)."""
+    raise NotImplementedError("critical_distance is compiled into kernels")
+
+
+def kernel_dim(data, x):
+    """Dimension d of the problem for the kernel loops (numba kernels only)."""
+    raise NotImplementedError("kernel_dim is compiled into kernels")
+
+
+_GENERIC = {f.__name__: f for f in (sample_grad, exact_grad, critical_distance, kernel_dim)}
+
+
+def evaluator(name: str, data_class):
+    """Register a numba implementation of generic function ``name`` for ``data_class``.
+
+    The decorated function is the implementation itself (same arguments as the generic
+    function); it is IR-inlined into each kernel (``inline="always"``): called as a separate
+    function, a sampler taking a Generator costs ~80 ns instead of ~7 ns (numba 0.68).
+    """
+    return register_overload(_GENERIC[name], data_class)
+
+
+# ------------------------------------------------------------------------------------------------
+# The NumPy side.
+# ------------------------------------------------------------------------------------------------
+
+PROBLEMS: dict = {}  # config name -> Problem subclass, filled by register_problem
+
+
+def register_problem(cls):
+    """Class decorator: add a :class:`Problem` subclass to :data:`PROBLEMS` under ``cls.name``."""
+    if cls.name in PROBLEMS and PROBLEMS[cls.name] is not cls:
+        raise RuntimeError(f"problem {cls.name!r} registered twice")
+    if cls.data_class is None:
+        raise RuntimeError(f"problem {cls.name!r} has no kernel data class")
+    PROBLEMS[cls.name] = cls
+    return cls
+
+
+def kernel_data_of(problem):
+    """``problem.kernel_data``, checked to be the data of a registered problem."""
+    if not isinstance(problem, Problem) or type(problem).data_class is None \
+            or PROBLEMS.get(type(problem).name) is not type(problem):
+        raise ParameterError(f"problem must be an instance of a registered problem "
+                             f"({', '.join(c.__name__ for c in PROBLEMS.values())}), "
+                             f"got {type(problem).__name__}")
+    data = problem.kernel_data
+    if type(data) is not type(problem).data_class:
+        raise ParameterError(f"{type(problem).__name__}.kernel_data must be a "
+                             f"{type(problem).data_class.__name__}, got {type(data).__name__}")
+    return data
+
+
+class Problem(ABC):
+    """A stochastic problem: exact F, ∇F, S, a gradient sampler and its critical set.
+
+    Subclasses set ``name`` (the config name), ``data_class`` (the kernel data ``NamedTuple``)
+    and ``dim``, and are registered with :func:`register_problem`.
+    """
+
+    name: str = "problem"
+    data_class: type | None = None
+    dim: int
+    # Kernels may advance two runs of this problem in one loop (see adam_ode.kernels): worth it
+    # for cheap, latency-bound steps; each problem that asks for it costs compile time.
+    kernel_pairs: bool = False
+
+    @abstractmethod
+    def F(self, x: np.ndarray) -> np.ndarray:
+        """Objective F(x) = E f(x, ξ); shape ``x.shape[:-1]``."""
+
+    @abstractmethod
+    def grad_F(self, x: np.ndarray) -> np.ndarray:
+        """Gradient ∇F(x); same shape as ``x``."""
+
+    @abstractmethod
+    def S(self, x: np.ndarray) -> np.ndarray:
+        """Second moment S(x) = E[∇f(x, ξ)²] (coordinatewise); same shape as ``x``."""
+
+    @abstractmethod
+    def sample_grad(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One stochastic gradient ∇f(x, ξ) at a single point ``x`` of shape ``(d,)``."""
+
+    @abstractmethod
+    def critical_distance(self, x: np.ndarray) -> np.ndarray:
+        """Euclidean distance d(x, 𝒮) from ``x`` (shape ``(..., d)``) to the critical set."""
+
+    @property
+    @abstractmethod
+    def kernel_data(self):
+        """The problem as plain arrays and scalars (a ``NamedTuple`` of ``data_class``)."""
+
+    def hessian_vector(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """∇²F(x) u; this default is a central difference of ``grad_F`` (problems override it
+        with the exact product)."""
+        x = np.asarray(x, dtype=float)
+        u = np.asarray(u, dtype=float)
+        scale = np.sqrt(np.sum(u * u, axis=-1, keepdims=True))
+        h = HVP_STEP * (1.0 + np.sqrt(np.sum(x * x, axis=-1, keepdims=True)))
+        h = np.where(scale > 0, h / np.where(scale > 0, scale, 1.0), 0.0)
+        safe = np.where(h > 0, h, 1.0)
+        out = (self.grad_F(x + h * u) - self.grad_F(x - h * u)) / (2.0 * safe)
+        return np.where(h > 0, out, 0.0)
+
+    @property
+    def minimizer(self) -> np.ndarray | None:
+        """The unique minimizer when there is one, else ``None``."""
+        return None
+
+    @property
+    def min_value(self) -> float | None:
+        """F* = min F when known, else ``None``."""
+        x_star = self.minimizer
+        return None if x_star is None else float(self.F(x_star))
+
+    @abstractmethod
+    def config(self) -> dict:
+        """JSON-serialisable description, saved with every result."""
+
+    @classmethod
+    def from_config(cls, **params) -> "Problem":
+        """Build from the parameters of a config table (default: the constructor)."""
+        return cls(**params)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")
+        return f"{type(self).__name__}({args})"

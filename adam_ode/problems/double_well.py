@@ -1,0 +1,106 @@
+r"""Separable non-convex double well with saddles.
+
+F(x) = Σ (x_i² − 1)² / 4, ∇F(x) = x³ − x, gradient noise additive N(0, σ²) per coordinate,
+so S(x) = (x³ − x)² + σ². Critical set {−1, 0, 1}^d: 2^d minima, the rest saddles or the
+maximum at 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .._validation import check_int, check_nonnegative
+from .base import Problem, evaluator, register_problem
+
+__all__ = ["DoubleWell", "DoubleWellData"]
+
+
+class DoubleWellData(NamedTuple):
+    """Kernel data: the noise standard deviation σ."""
+
+    sigma: float
+
+
+@register_problem
+class DoubleWell(Problem):
+    r"""Separable double well (see the module docstring).
+
+    Parameters
+    ----------
+    d : int >= 1
+        Dimension.
+    sigma : float >= 0
+        Standard deviation of the gradient noise.
+    """
+
+    name = "double-well"
+    data_class = DoubleWellData
+
+    def __init__(self, d: int = 2, sigma: float = 0.5):
+        self.dim = check_int("d", d, 1)
+        self.sigma = check_nonnegative("sigma", sigma)
+
+    def F(self, x):
+        x = np.asarray(x, dtype=float)
+        return 0.25 * np.sum((x**2 - 1.0) ** 2, axis=-1)
+
+    def grad_F(self, x):
+        x = np.asarray(x, dtype=float)
+        return x**3 - x
+
+    def hessian_vector(self, x, u):
+        return (3.0 * np.asarray(x, dtype=float) ** 2 - 1.0) * np.asarray(u, dtype=float)
+
+    def S(self, x):
+        return self.grad_F(x) ** 2 + self.sigma**2
+
+    def sample_grad(self, x, rng):
+        x = np.asarray(x, dtype=float)
+        xi = np.array([rng.standard_normal() for _ in range(self.dim)])
+        return x**3 - x + self.sigma * xi
+
+    def critical_distance(self, x):
+        x = np.asarray(x, dtype=float)
+        # Coordinatewise nearest point of {-1, 0, 1}.
+        gap = np.minimum(np.minimum(np.abs(x + 1.0), np.abs(x)), np.abs(x - 1.0))
+        return np.linalg.norm(gap, axis=-1)
+
+    @property
+    def min_value(self):
+        return 0.0
+
+    @property
+    def kernel_data(self):
+        return DoubleWellData(self.sigma)
+
+    def config(self):
+        return {"name": self.name, "d": self.dim, "sigma": self.sigma}
+
+
+@evaluator("sample_grad", DoubleWellData)
+def _sample_grad(data, x, rng, g):
+    for i in range(x.shape[0]):
+        g[i] = x[i] * x[i] * x[i] - x[i] + data.sigma * rng.standard_normal()
+
+
+@evaluator("exact_grad", DoubleWellData)
+def _exact_grad(data, x, g):
+    for i in range(x.shape[0]):
+        g[i] = x[i] * x[i] * x[i] - x[i]
+
+
+@evaluator("critical_distance", DoubleWellData)
+def _critical_distance(data, x):
+    acc = 0.0
+    for i in range(x.shape[0]):
+        gap = min(abs(x[i] + 1.0), abs(x[i]), abs(x[i] - 1.0))
+        acc += gap * gap
+    return math.sqrt(acc)
+
+
+@evaluator("kernel_dim", DoubleWellData)
+def _kernel_dim(data, x):
+    return x.shape[0]
