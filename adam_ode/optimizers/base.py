@@ -141,6 +141,9 @@ class Optimizer:
     scaling = "t = n·gamma"
     kernel_pairs = False
     uniform_steps = True  # iterate k sits at t_k = k·(time step); False for decreasing steps
+    # Order in γ of the sup distance between noise-free iterates and the limit on a fixed
+    # horizon (derived per optimizer, measured as a log-log slope by the tests).
+    limit_order = 1.0
     gamma: float
 
     # -- kernel side ------------------------------------------------------------------------
