@@ -8,11 +8,12 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from adam_ode import DoubleWell, LinearRegression2D, StochasticQuadratic
-from adam_ode import reference_numpy as ref
 from adam_ode.integrate import solve_gradient_flow, solve_ode
-from adam_ode.iterates import (ALGO_ADAM, Adam, AdamDecreasing, MomentumSGD, RMSProp, run_adam,
+from adam_ode.iterates import (Adam, AdamDecreasing, MomentumSGD, RMSProp, run_adam,
                                run_adam_decreasing, run_momentum_sgd, run_optimizer, run_rmsprop,
-                               run_sgd, simulate, simulate_pair)
+                               run_sgd)
+from adam_ode.kernels.simulate import kernel_inputs, simulate, simulate_pair
+from adam_ode.optimizers.adam import AdamArgs
 from adam_ode.state import unpack
 
 from cases import PROBLEMS
@@ -21,32 +22,24 @@ N_STEPS = 200
 SEED = 12345
 TOL = 1e-13  # rounding only: the kernels and the references differ in summation order
 
-# (kernel call, reference call) for every algorithm, on (problem, x0, noise).
+# (kernel call, record whose NumPy transcription is the reference) for every algorithm.
 ALGORITHMS = {
     "adam": (lambda p, x0, s, noise: run_adam(p, x0, 0.01, 2.0, 3.0, 1e-8, N_STEPS, s,
-                                              noise=noise),
-             lambda p, x0, s, noise: ref.adam(p, x0, 0.01, 2.0, 3.0, 1e-8, N_STEPS, s,
-                                              noise=noise)),
+                                              noise=noise), Adam(0.01, 2.0, 3.0, 1e-8)),
     "adam-no-debias": (
         lambda p, x0, s, noise: run_adam(p, x0, 0.01, 2.0, 3.0, 1e-3, N_STEPS, s, debias=False,
-                                         noise=noise),
-        lambda p, x0, s, noise: ref.adam(p, x0, 0.01, 2.0, 3.0, 1e-3, N_STEPS, s, debias=False,
-                                         noise=noise)),
+                                         noise=noise), Adam(0.01, 2.0, 3.0, 1e-3, debias=False)),
     # a·γ0 = 1.5 ≥ 1: the first α_n are clipped to 0.
     "adam-decreasing": (
         lambda p, x0, s, noise: run_adam_decreasing(p, x0, 0.5, 0.7, 3.0, 2.0, 1e-8, N_STEPS, s,
                                                     noise=noise),
-        lambda p, x0, s, noise: ref.adam_decreasing(p, x0, 0.5, 0.7, 3.0, 2.0, 1e-8, N_STEPS, s,
-                                                    noise=noise)),
-    "sgd": (lambda p, x0, s, noise: run_sgd(p, x0, 0.02, N_STEPS, s, noise=noise),
-            lambda p, x0, s, noise: ref.sgd(p, x0, 0.02, N_STEPS, s, noise=noise)),
+        AdamDecreasing(0.5, 0.7, 3.0, 2.0, 1e-8)),
+    "sgd": (lambda p, x0, s, noise: run_sgd(p, x0, 0.02, N_STEPS, s, noise=noise), None),
     "momentum-sgd": (
         lambda p, x0, s, noise: run_momentum_sgd(p, x0, 0.02, 5.0, N_STEPS, s, noise=noise),
-        lambda p, x0, s, noise: ref.momentum_sgd(p, x0, 0.02, 5.0, N_STEPS, s, noise=noise)),
+        MomentumSGD(0.02, 5.0)),
     "rmsprop": (lambda p, x0, s, noise: run_rmsprop(p, x0, 0.01, 3.0, 1e-8, N_STEPS, s,
-                                                    noise=noise),
-                lambda p, x0, s, noise: ref.rmsprop(p, x0, 0.01, 3.0, 1e-8, N_STEPS, s,
-                                                    noise=noise)),
+                                                    noise=noise), RMSProp(0.01, 3.0, 1e-8)),
 }
 
 
@@ -54,9 +47,12 @@ ALGORITHMS = {
 @pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
 def test_kernel_equals_numpy_reference(problem_and_x0, algorithm, noise):
     problem, x0 = problem_and_x0
-    kernel, numpy_loop = ALGORITHMS[algorithm]
+    from adam_ode import SGD
+
+    kernel, record = ALGORITHMS[algorithm]
+    record = record or SGD(0.02)
     path = kernel(problem, x0, SEED, noise)
-    expected = numpy_loop(problem, x0, SEED, noise)
+    expected = record.numpy_path(problem, x0, N_STEPS, SEED, noise)
     assert path.shape == expected.shape
     assert np.all(np.isfinite(path))
     assert_allclose(path, expected, rtol=TOL, atol=TOL)
@@ -80,6 +76,8 @@ def test_shapes_and_initial_state():
     assert_array_equal(m, 0.0)
     assert_array_equal(v, 0.0)
     assert run_sgd(problem, x0, 0.01, 7, 0).shape == (8, 3)
+    assert run_momentum_sgd(problem, x0, 0.01, 2.0, 7, 0).shape == (8, 6)  # (x, m)
+    assert run_rmsprop(problem, x0, 0.01, 2.0, 1e-8, 7, 0).shape == (8, 6)  # (x, v)
     assert run_adam(problem, x0, 0.01, 1.0, 2.0, 1e-8, 0, 0).shape == (1, 9)
 
 
@@ -104,20 +102,23 @@ def test_sgd_without_noise_converges_to_gradient_flow():
 
 
 def test_rmsprop_equals_adam_without_momentum(problem_and_x0):
-    # optax-style equivalence: RMSProp == Adam with α = 0 (kernel-level alpha), whole state.
+    # optax-style equivalence: RMSProp == Adam with α = 0 (kernel-level arguments): same x and
+    # v; Adam's m is then g_n.
     problem, x0 = problem_and_x0
     gamma, b, eps = 0.01, 3.0, 1e-8
     expected = run_rmsprop(problem, x0, gamma, b, eps, N_STEPS, SEED)
-    kind, params, A, y = problem.kernel_args
+    data, _ = kernel_inputs(problem, Adam(gamma, 1.0, b, eps))
     d = problem.dim
     path = np.empty((1, N_STEPS + 1, 3 * d))
     final = np.empty((1, 3 * d))
-    simulate(ALGO_ADAM, kind, params, A, y, x0, gamma, 0.0, 1.0 - b * gamma, eps, 0.0, b, 1.0,
-             True, True, N_STEPS, np.random.default_rng(SEED), np.zeros((0, 0)), -1.0, False, 0,
-             1, path, final, 0, np.inf)
-    assert_array_equal(path[0], expected)
+    simulate(data, AdamArgs(gamma, 0.0, 1.0 - b * gamma, eps, True), 3, x0, True, N_STEPS,
+             np.random.default_rng(SEED), np.zeros((0, 0)), -1.0, False, 0, 1, path, final, 0,
+             np.inf)
+    assert_array_equal(path[0][:, :d], expected[:, :d])
+    assert_array_equal(path[0][:, 2 * d:], expected[:, d:])
     # and RMSProp differs from Adam with momentum, so the equality above is not vacuous
-    assert not np.allclose(run_adam(problem, x0, gamma, 2.0, b, eps, N_STEPS, SEED), expected)
+    assert not np.allclose(run_adam(problem, x0, gamma, 2.0, b, eps, N_STEPS, SEED)[:, :d],
+                           expected[:, :d])
 
 
 def test_first_decreasing_step_is_clipped():
@@ -141,8 +142,16 @@ def test_seed_forms_agree():
 
 
 def test_new_values_do_not_recompile():
+    # One compiled loop per (problem type, optimizer type): new values of any parameter reuse it.
     problem, x0 = PROBLEMS["double-well"]
-    run_adam(problem, x0, 0.01, 1.0, 2.0, 1e-8, 5, 0)
+    for run in (lambda: run_adam(problem, x0, 0.01, 1.0, 2.0, 1e-8, 5, 0),
+                lambda: run_sgd(problem, x0, 0.1, 5, 3),
+                lambda: run_momentum_sgd(problem, x0, 0.1, 2.0, 5, 3),
+                lambda: run_rmsprop(problem, x0, 0.1, 2.0, 1e-8, 5, 3),
+                lambda: run_adam_decreasing(problem, x0, 0.1, 1, 2.0, 1.0, 1e-8, 5, 3),
+                lambda: run_adam(*PROBLEMS["linreg2d"], 0.01, 1.0, 2.0, 1e-8, 5, 0),
+                lambda: run_adam(*PROBLEMS["least-squares-b4"], 0.01, 1.0, 2.0, 1e-8, 5, 0)):
+        run()
     n_signatures = len(simulate.signatures)
     run_adam(problem, x0 + 0.25, 0.02, 3.0, 1.0, 1e-3, 9, 17, debias=False)
     run_adam(problem, [1, 2], 0.005, 1, 2, 1e-8, 3, np.int64(4), noise=False)
@@ -150,15 +159,16 @@ def test_new_values_do_not_recompile():
     run_momentum_sgd(problem, x0, 0.1, 2.0, 5, 3)
     run_rmsprop(problem, x0, 0.1, 2.0, 1e-8, 5, 3)
     run_adam_decreasing(problem, x0, 0.1, 1, 2.0, 1.0, 1e-8, 5, 3)
-    for name in ("linreg2d", "least-squares-b4"):
-        run_adam(*PROBLEMS[name], 0.01, 1.0, 2.0, 1e-8, 5, 0)
-    assert len(simulate.signatures) == n_signatures == 1
+    run_adam(*PROBLEMS["linreg2d"], 0.2, 3.0, 1.0, 1e-3, 9, 1, noise=False)
+    run_adam(*PROBLEMS["least-squares-b4"], 0.02, 3.0, 1.0, 1e-3, 9, 1, debias=False)
+    assert len(simulate.signatures) == n_signatures
 
 
 def test_on_disk_cache_hits_in_a_new_process():
     run_adam(*PROBLEMS["linreg2d"], 0.01, 1.0, 2.0, 1e-8, 5, 0)  # make sure the cache is written
     code = ("from adam_ode import LinearRegression2D\n"
-            "from adam_ode.iterates import run_adam, simulate\n"
+            "from adam_ode.iterates import run_adam\n"
+            "from adam_ode.kernels.simulate import simulate\n"
             "run_adam(LinearRegression2D(), [0.0, 0.0], 0.01, 1.0, 2.0, 1e-8, 5, 0)\n"
             "print(sum(simulate.stats.cache_hits.values()), "
             "sum(simulate.stats.cache_misses.values()))\n")
@@ -172,20 +182,17 @@ def _pair_and_singles(gamma, a, b, eps, debias, noise, n_steps, bound, seeds, re
                       delta, burn_in, record_every):
     """simulate_pair on runs (0, 1) and simulate on each run: (results, finals, records) twice."""
     problem = LinearRegression2D(sigma=2.0)
-    kind, params, A, y = problem.kernel_args
+    data, hyper = kernel_inputs(problem, Adam(gamma, a, b, eps, debias))
     x0 = np.array([0.3, -0.2])
-    alpha, beta = 1.0 - a * gamma, 1.0 - b * gamma
     shape = (2, n_steps // record_every + 1, 6) if record_every else (1, 0, 6)
     record_pair, record_single = np.full(shape, -7.0), np.full(shape, -7.0)
     final_pair, final_single = np.full((2, 6), -7.0), np.full((2, 6), -7.0)
-    pair = simulate_pair(params, A, y, x0, gamma, alpha, beta, eps, debias, noise, n_steps,
-                         np.random.default_rng(seeds[0]), np.random.default_rng(seeds[1]),
-                         reference, delta, True, burn_in, record_every, record_pair, final_pair,
-                         0, bound)
+    pair = simulate_pair(data, hyper, 3, x0, noise, n_steps, np.random.default_rng(seeds[0]),
+                         np.random.default_rng(seeds[1]), reference, delta, True, burn_in,
+                         record_every, record_pair, final_pair, 0, bound)
     singles = tuple(
-        simulate(ALGO_ADAM, kind, params, A, y, x0, gamma, alpha, beta, eps, a, b, 1.0, debias,
-                 noise, n_steps, np.random.default_rng(seeds[r]), reference, delta, True,
-                 burn_in, record_every, record_single, final_single, r, bound)
+        simulate(data, hyper, 3, x0, noise, n_steps, np.random.default_rng(seeds[r]), reference,
+                 delta, True, burn_in, record_every, record_single, final_single, r, bound)
         for r in (0, 1))
     return (pair, final_pair, record_pair), (singles, final_single, record_single)
 
@@ -227,7 +234,8 @@ def test_pair_kernel_on_disk_cache_hits_in_a_new_process():
     from adam_ode.montecarlo import monte_carlo
     monte_carlo(LinearRegression2D(), Adam(0.01, 1.0, 2.0, 1e-8), [0.0, 0.0], 5, 8, 0, workers=1)
     code = ("from adam_ode import LinearRegression2D\n"
-            "from adam_ode.iterates import Adam, simulate_pair\n"
+            "from adam_ode.iterates import Adam\n"
+            "from adam_ode.kernels.simulate import simulate_pair\n"
             "from adam_ode.montecarlo import monte_carlo\n"
             "monte_carlo(LinearRegression2D(), Adam(0.01, 1.0, 2.0, 1e-8), [0.0, 0.0], 5, 8, 0,"
             " workers=1)\n"
@@ -270,6 +278,12 @@ def test_momentum_without_noise_converges_to_heavy_ball():
         path = run_momentum_sgd(problem, x0, gamma, a, n, 0, noise=False)
         hb = solve_heavy_ball(problem, x0, a, T, gradient_scale=a)(np.arange(n + 1) * gamma)
         errors.append(np.max(np.abs(path[:, :2] - hb[:, :2])))
+        # the record's own limit on (x, m): ẋ = −m, ṁ = a(∇F − m), the same heavy ball
+        limit = MomentumSGD(gamma, a).limit()
+        from adam_ode.integrate import solve_limit
+        z = solve_limit(problem, limit, x0, T)(np.arange(n + 1) * gamma)
+        assert_allclose(z[:, :2], hb[:, :2], atol=1e-8)
+        assert_allclose(-z[:, 2:], hb[:, 2:], atol=1e-8)
     assert errors[1] < 0.6 * errors[0], errors
 
 

@@ -8,7 +8,8 @@ from numpy.testing import assert_allclose
 
 from adam_ode import DoubleWell, LeastSquares, LinearRegression2D, StochasticQuadratic
 from adam_ode.problems import make_problem
-from adam_ode.sampling import critical_distance, exact_grad, sample_grad
+from adam_ode.kernels.simulate import evaluate_problem
+from adam_ode.problems import kernel_data_of
 
 from cases import PROBLEMS
 
@@ -71,17 +72,36 @@ def test_sampler_moments_match_grad_F_and_S(problem_and_x0):
 
 def test_numba_sampler_draws_exactly_what_numpy_sampler_draws(problem_and_x0):
     problem, x0 = problem_and_x0
-    kind, params, A, y = problem.kernel_args
     rng_nb, rng_np = np.random.default_rng(7), np.random.default_rng(7)
-    g = np.empty(problem.dim)
     x = x0 + 0.1
-    for _ in range(50):
-        sample_grad(kind, params, A, y, x, rng_nb, g)
+    draws, grad, dist = evaluate_problem(kernel_data_of(problem), x, rng_nb, 50)
+    for g in draws:
         assert_allclose(g, problem.sample_grad(x, rng_np), rtol=1e-13, atol=1e-13)
-    exact_grad(kind, params, A, y, x, g)
-    assert_allclose(g, problem.grad_F(x), rtol=1e-13, atol=1e-13)
-    assert critical_distance(kind, params, A, y, x) == pytest.approx(
-        problem.critical_distance(x), rel=1e-13, abs=1e-13)
+    assert_allclose(grad, problem.grad_F(x), rtol=1e-13, atol=1e-13)
+    assert dist == pytest.approx(problem.critical_distance(x), rel=1e-13, abs=1e-13)
+
+
+def test_hessian_vector_product_is_exact(problem_and_x0):
+    # The built-ins' exact ∇²F·u against the base class's central difference of ∇F.
+    from adam_ode.problems.base import Problem
+
+    problem, x0 = problem_and_x0
+    u = np.linspace(-1.0, 1.0, problem.dim)
+    x = x0 + 0.2
+    assert_allclose(problem.hessian_vector(x, u), Problem.hessian_vector(problem, x, u),
+                    rtol=1e-6, atol=1e-8)
+
+
+def test_unknown_problem_type_cannot_reach_a_kernel():
+    from adam_ode import Adam, ParameterError, run_optimizer
+
+    class Mine(StochasticQuadratic):
+        name = "mine"  # not registered
+
+    with pytest.raises(ParameterError, match="registered problem"):
+        run_optimizer(Mine(h=[1.0]), Adam(0.01), [1.0], 5, 0)
+    with pytest.raises(ParameterError, match="unknown problem 'nope'"):
+        make_problem("nope")
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3])

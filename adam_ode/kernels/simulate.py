@@ -36,7 +36,8 @@ from ..optimizers.base import (OPTIMIZERS, Optimizer, coefficients_next, coeffic
                                gradient_point, update)
 from ..problems.base import critical_distance, exact_grad, kernel_data_of, kernel_dim, sample_grad
 
-__all__ = ["simulate", "simulate_pair", "kernel_inputs", "sampling_only", "ceiling_loop",
+__all__ = ["simulate", "simulate_pair", "kernel_inputs", "evaluate_problem", "sampling_only",
+           "ceiling_loop",
            "DIVERGENCE_BOUND", "NO_REFERENCE", "empty_record"]
 
 # numba's SSA pass emits this "internal pedantic check" for variables of IR-inlined evaluators
@@ -394,6 +395,21 @@ def _finish(state, reference, delta, track_grad, n_steps, burn_in, record_every,
     if not has_ref:
         sup_dist = nan
     return sup_dist, grad_avg, outside_frac, div_step
+
+
+@njit(cache=True, nogil=True)
+def evaluate_problem(data, x, rng, n_draws):
+    """The problem's numba evaluators at x: ``n_draws`` stochastic gradients (n_draws, d), ∇F(x)
+    and d(x, 𝒮) (tests: the numba side equals the NumPy side)."""
+    d = x.shape[0]
+    draws = np.empty((n_draws, d))
+    g = np.empty(d)
+    for k in range(n_draws):
+        sample_grad(data, x, rng, g)
+        for i in range(d):
+            draws[k, i] = g[i]
+    exact_grad(data, x, g)
+    return draws, g, critical_distance(data, x)
 
 
 @njit(cache=True, nogil=True)

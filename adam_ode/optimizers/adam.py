@@ -37,9 +37,13 @@ import numpy as np
 from numba import njit
 
 from .._validation import check_positive, warn_if_lyapunov_fails
-from .base import ContinuousLimit, Optimizer, at_x, check_rate, implements, register_optimizer
+from .base import (ContinuousLimit, Optimizer, at_x, check_rate, implements, rate_from_decay,
+                   register_optimizer)
 
-__all__ = ["Adam", "AdamArgs", "AdamLimit", "adam_update", "bias_step"]
+__all__ = ["Adam", "AdamArgs", "AdamLimit", "adam_update", "bias_step", "BETA1", "BETA2"]
+
+BETA1 = 0.9  # torch's and Kingma–Ba's default decay rates: the defaults of a and b
+BETA2 = 0.999
 
 
 class AdamArgs(NamedTuple):
@@ -62,10 +66,12 @@ class Adam(Optimizer):
     gamma : float > 0
         γ, the step size.
     a : float in (0, 1/γ)
-        Momentum rate; α = 1 − aγ (torch's β1). Default 100: Kingma–Ba's β1 = 0.9 at γ = 1e-3.
+        Momentum rate; α = 1 − aγ (torch's β1). Default (1 − 0.9)/γ: Kingma–Ba's and torch's
+        β1 = 0.9 (a = 100 at γ = 1e-3).
     b : float in (0, 1/γ)
-        Second-moment rate; β = 1 − bγ (torch's β2). Default 1: β2 = 0.999 at γ = 1e-3.
-        b ≤ 4a for the Lyapunov guarantee (a :class:`~adam_ode.LyapunovWarning` otherwise).
+        Second-moment rate; β = 1 − bγ (torch's β2). Default (1 − 0.999)/γ: β2 = 0.999 (b = 1
+        at γ = 1e-3). b ≤ 4a for the Lyapunov guarantee (a :class:`~adam_ode.LyapunovWarning`
+        otherwise). With the defaults, ``Adam(gamma=lr)`` is ``torch.optim.Adam(lr=lr)``.
     eps : float > 0
         ε, added outside the square root. Default 1e-8.
     debias : bool
@@ -73,8 +79,8 @@ class Adam(Optimizer):
     """
 
     gamma: float
-    a: float = 100.0
-    b: float = 1.0
+    a: float | None = None
+    b: float | None = None
     eps: float = 1e-8
     debias: bool = True
     name = "adam"
@@ -86,8 +92,10 @@ class Adam(Optimizer):
     def __post_init__(self):
         gamma = check_positive("gamma", self.gamma)
         object.__setattr__(self, "gamma", gamma)
-        object.__setattr__(self, "a", check_rate("a", self.a, gamma, "alpha"))
-        object.__setattr__(self, "b", check_rate("b", self.b, gamma, "beta"))
+        a = rate_from_decay(BETA1, gamma) if self.a is None else self.a
+        b = rate_from_decay(BETA2, gamma) if self.b is None else self.b
+        object.__setattr__(self, "a", check_rate("a", a, gamma, "alpha"))
+        object.__setattr__(self, "b", check_rate("b", b, gamma, "beta"))
         object.__setattr__(self, "eps", check_positive("eps", self.eps))
         object.__setattr__(self, "debias", bool(self.debias))
         warn_if_lyapunov_fails(self.a, self.b, stacklevel=4)

@@ -49,6 +49,7 @@ __all__ = [
     "register_optimizer",
     "implements",
     "check_rate",
+    "rate_from_decay",
     "coefficients_start",
     "coefficients_next",
     "gradient_point",
@@ -109,6 +110,11 @@ def register_optimizer(cls):
         raise RuntimeError(f"optimizer {cls.name!r} has no kernel argument class")
     OPTIMIZERS[cls.name] = cls
     return cls
+
+
+def rate_from_decay(decay: float, gamma: float) -> float:
+    """The rate r with 1 − rγ = ``decay`` (a default taken from torch's β's)."""
+    return (1.0 - decay) / gamma
 
 
 def check_rate(name: str, rate, gamma: float, symbol: str) -> float:

@@ -29,8 +29,8 @@ import numpy as np
 from numba import njit
 
 from .._validation import check_positive
-from .base import (ContinuousLimit, Optimizer, at_x, check_rate, implements, register_optimizer,
-                   split)
+from .base import (ContinuousLimit, Optimizer, at_x, check_rate, implements, rate_from_decay,
+                   register_optimizer, split)
 
 __all__ = ["MomentumSGD", "MomentumArgs", "HeavyBallLimit"]
 
@@ -52,11 +52,11 @@ class MomentumSGD(Optimizer):
     gamma : float > 0
         γ.
     a : float in (0, 1/γ)
-        Momentum rate, α = 1 − aγ. Default 10 (α = 0.9 at γ = 0.01).
+        Momentum rate, α = 1 − aγ. Default (1 − 0.9)/γ: α = 0.9.
     """
 
     gamma: float
-    a: float = 10.0
+    a: float | None = None
     name = "momentum-sgd"
     slots = ("x", "m")
     args_class = MomentumArgs
@@ -65,7 +65,8 @@ class MomentumSGD(Optimizer):
     def __post_init__(self):
         gamma = check_positive("gamma", self.gamma)
         object.__setattr__(self, "gamma", gamma)
-        object.__setattr__(self, "a", check_rate("a", self.a, gamma, "alpha"))
+        a = rate_from_decay(0.9, gamma) if self.a is None else self.a
+        object.__setattr__(self, "a", check_rate("a", a, gamma, "alpha"))
 
     @property
     def alpha(self) -> float:

@@ -36,7 +36,7 @@ from numba import njit
 from .._validation import check_positive
 from .adam import bias_step
 from .base import (ContinuousLimit, Optimizer, at_x, bias, check_rate, column, implements,
-                   register_optimizer, split)
+                   rate_from_decay, register_optimizer, split)
 
 __all__ = ["RMSProp", "RMSPropArgs", "RMSPropLimit"]
 
@@ -60,7 +60,7 @@ class RMSProp(Optimizer):
     gamma : float > 0
         γ.
     b : float in (0, 1/γ)
-        β = 1 − bγ (torch's ``alpha``). Default 1.
+        β = 1 − bγ (torch's ``alpha``). Default (1 − 0.99)/γ: torch's alpha = 0.99.
     eps : float > 0
         ε, outside the square root. Default 1e-8.
     debias : bool
@@ -68,7 +68,7 @@ class RMSProp(Optimizer):
     """
 
     gamma: float
-    b: float = 1.0
+    b: float | None = None
     eps: float = 1e-8
     debias: bool = True
     name = "rmsprop"
@@ -79,7 +79,8 @@ class RMSProp(Optimizer):
     def __post_init__(self):
         gamma = check_positive("gamma", self.gamma)
         object.__setattr__(self, "gamma", gamma)
-        object.__setattr__(self, "b", check_rate("b", self.b, gamma, "beta"))
+        b = rate_from_decay(0.99, gamma) if self.b is None else self.b
+        object.__setattr__(self, "b", check_rate("b", b, gamma, "beta"))
         object.__setattr__(self, "eps", check_positive("eps", self.eps))
         object.__setattr__(self, "debias", bool(self.debias))
 
