@@ -29,9 +29,9 @@ def _fields(result):
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: o.name)
 def test_identical_for_one_and_two_workers(optimizer):
     problem, x0 = PROBLEMS["least-squares-b4"]
-    reference = np.tile(np.concatenate([x0, np.zeros(6)]), (101, 1))
+    reference = np.tile(np.concatenate([x0, np.zeros(3 * (optimizer.n_slots - 1))]), (101, 1))
     kw = dict(delta=0.5, record_every=7)
-    if not isinstance(optimizer, AdamDecreasing):  # its iterates are not on the grid kγ
+    if optimizer.uniform_steps:  # decreasing steps are not on the grid kγ
         kw["reference"] = reference
     one = monte_carlo(problem, optimizer, x0, 150, 13, 99, workers=1, **kw)
     two = monte_carlo(problem, optimizer, x0, 150, 13, 99, workers=2, **kw)
@@ -219,7 +219,8 @@ def test_result_logs_its_configuration():
     assert result.config["problem"] == problem.config()
     assert result.config["n_steps"] == 40
     assert_allclose(result.record_times, [0.0, 0.5, 1.0, 1.5, 2.0])
-    assert result.record.shape == (2, 5, 6)
+    assert result.record.shape == (2, 5, 4)  # (x, m)
+    assert result.record_x.shape == (2, 5, 2) and result.final_x.shape == (2, 2)
 
 
 @pytest.mark.parametrize("kwargs, name", [
@@ -264,3 +265,32 @@ def test_sup_distance_weak_convergence_sweep():
                       for g in gammas])
     slope = np.polyfit(np.log(gammas), np.log(means), 1)[0]
     assert 0.3 < slope < 0.7, f"measured exponent {slope:.3f} (sqrt(γ) expected), {means}"
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: o.name)
+def test_reference_limit_is_the_records_own_limit(optimizer):
+    # reference="limit": each run against optimizer.limit() at t_k = optimizer.times(k), in the
+    # scheme's own variables; equal to the explicit array.
+    from adam_ode.montecarlo import limit_reference
+
+    problem, x0 = PROBLEMS["quadratic"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = limit_reference(problem, optimizer, x0, 50)
+        auto = monte_carlo(problem, optimizer, x0, 50, 3, 2, reference="limit", workers=1)
+        by_hand = monte_carlo(problem, optimizer, x0, 50, 3, 2, record_every=1, workers=1)
+    assert ref.shape == (51, optimizer.n_slots * problem.dim)
+    expected = np.max(np.linalg.norm(by_hand.record - ref[None], axis=2), axis=1)
+    assert_allclose(auto.sup_distance, expected, rtol=1e-12)
+    if optimizer.uniform_steps:  # decreasing steps (γ0 = 0.2) follow their limit only later
+        assert np.all(auto.sup_distance < 1.0)  # the right limit: iterates stay close
+
+
+def test_unknown_optimizer_raises():
+    from adam_ode import ParameterError, make_optimizer
+
+    problem, x0 = PROBLEMS["quadratic"]
+    with pytest.raises(ParameterError, match="registered optimizer"):
+        monte_carlo(problem, object(), x0, 5, 2, 0)
+    with pytest.raises(ParameterError, match="unknown optimizer 'lion'"):
+        make_optimizer({"name": "lion", "gamma": 0.1})
