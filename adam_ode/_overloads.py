@@ -15,7 +15,7 @@ import inspect
 from numba import types
 from numba.extending import overload
 
-__all__ = ["register_overload"]
+__all__ = ["register_overload", "register_constant"]
 
 
 def register_overload(generic, data_class):
@@ -37,3 +37,11 @@ def register_overload(generic, data_class):
         return impl
 
     return decorator
+
+
+def register_constant(generic, data_class, value):
+    """Make ``generic(data)`` the compile-time constant ``value`` for ``data_class`` (e.g. an
+    optimizer's slot count), so that loops bounded by it are unrolled."""
+    namespace = {}
+    exec(f"def constant(h):\n    return {value!r}\n", namespace)
+    register_overload(generic, data_class)(namespace["constant"])

@@ -5,8 +5,9 @@ Measures, in one process and with medians over ``--repeats``:
 - Adam (Algorithm 2.1) through :func:`adam_ode.montecarlo.monte_carlo` with the sup distance to a
   reference path (the ODE solution on the grid kγ) streamed, with 1 worker and with all workers,
   and the speed-up;
-- the same algorithm as a plain-NumPy loop (:func:`adam_ode.reference_numpy.adam_sup_distance`),
-  on fewer steps, reported per step;
+- the same algorithm as a plain-NumPy loop (the record's NumPy transcription
+  :meth:`~adam_ode.optimizers.base.Optimizer.numpy_step`, streamed against the reference), on
+  fewer steps, reported per step;
 - the machine's parallel ceiling: a CPU-bound loop without memory traffic in 1 and in all
   threads (each thread doing the single thread's work); the Monte Carlo speed-up can only be read
   against it (shared or busy vCPUs lower both);
@@ -58,10 +59,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .iterates import Adam, ceiling_loop, sampling_only, simulate
+from .kernels.simulate import ceiling_loop, kernel_inputs, sampling_only, simulate
 from .montecarlo import monte_carlo, reference_path
+from .optimizers import Adam
 from .problems import LinearRegression2D
-from .reference_numpy import adam_sup_distance
 
 __all__ = ["main", "run_benchmark"]
 
@@ -83,6 +84,23 @@ def _median_time(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def numpy_sup_distance(problem, optimizer, x0, reference, seed) -> float:
+    """sup_k ‖z_k − reference_k‖ of one run by the record's plain-NumPy step (the baseline)."""
+    rng = np.random.default_rng(seed)
+    state = optimizer.numpy_start(x0)
+    slots = optimizer.slots
+
+    def grad(point):
+        return problem.sample_grad(point, rng)
+
+    sup = float(np.linalg.norm(np.concatenate([state[k] for k in slots]) - reference[0]))
+    for n in range(1, reference.shape[0]):
+        state = optimizer.numpy_step(n, state, grad)
+        z = np.concatenate([state[k] for k in slots])
+        sup = max(sup, float(np.linalg.norm(z - reference[n])))
+    return sup
 
 
 def parallel_ceiling(workers: int, repeats: int, n_steps: int = CEILING_STEPS) -> float:
@@ -111,7 +129,7 @@ def run_benchmark(runs: int = 64, steps: int = 20_000, repeats: int = 5,
     optimizer = Adam(GAMMA, A_RATE, B_RATE, EPS)
     reference = reference_path(problem, X0, GAMMA, A_RATE, B_RATE, EPS, steps * GAMMA)
     total = runs * steps
-    kind, params, A, y = problem.kernel_args
+    data, hyper = kernel_inputs(problem, optimizer)
     x0 = np.array(X0)
 
     def mc(n_workers, ref=reference, noise=True):
@@ -126,27 +144,26 @@ def run_benchmark(runs: int = 64, steps: int = 20_000, repeats: int = 5,
     t_exact = _median_time(lambda: mc(1, noise=False), repeats)
 
     rng = np.random.default_rng(0)
-    sampling_only(kind, params, A, y, x0, rng, 10)
-    t_sampling = _median_time(lambda: sampling_only(kind, params, A, y, x0, rng, total), repeats)
+    sampling_only(data, x0, rng, 10)
+    t_sampling = _median_time(lambda: sampling_only(data, x0, rng, total), repeats)
 
     # Fixed cost per run: Generator creation + kernel dispatch for a zero-step run.
     final = np.empty((1, 6))
     record = np.zeros((1, 0, 6))
-    hyper = optimizer.kernel_hyper()
     n_calls = 2000
 
     def overhead():
         for r in range(n_calls):
             g = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(r,)))
-            simulate(hyper[0], kind, params, A, y, x0, *hyper[1:], True, 0, g, reference, -1.0,
-                     False, 0, 0, record, final, 0, 1e150)
+            simulate(data, hyper, x0, True, 0, g, reference, -1.0, False, 0, 0, record,
+                     final, 0, 1e150)
 
     overhead()
     t_overhead = _median_time(overhead, repeats) / n_calls
 
     numpy_ref = reference[:numpy_steps + 1]
     t_numpy = _median_time(
-        lambda: adam_sup_distance(problem, x0, GAMMA, A_RATE, B_RATE, EPS, numpy_ref, 0),
+        lambda: numpy_sup_distance(problem, optimizer, x0, numpy_ref, 0),
         max(1, min(repeats, 3)))
 
     ceiling = parallel_ceiling(workers, repeats)

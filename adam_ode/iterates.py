@@ -76,7 +76,7 @@ def run_optimizer(problem, optimizer: Optimizer, x0, n_steps: int, seed, *,
     width = optimizer.n_slots * problem.dim
     path = np.empty((1, n_steps + 1, width))
     final = np.empty((1, width))
-    *_, div_step = simulate(data, hyper, optimizer.n_slots, x0, bool(noise), n_steps, rng,
+    *_, div_step = simulate(data, hyper, x0, bool(noise), n_steps, rng,
                             NO_REFERENCE, -1.0, False, 0, 1, path, final, 0, DIVERGENCE_BOUND)
     if div_step >= 0:
         warnings.warn(f"{optimizer.name} diverged at step {div_step} (an iterate is not finite "

@@ -332,13 +332,13 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
             while r + 1 < hi:
                 (sup[r], grad_avg[r], outside[r], div_step[r]), \
                     (sup[r + 1], grad_avg[r + 1], outside[r + 1], div_step[r + 1]) = \
-                    simulate_pair(data, hyper, n_slots, x0, noise, n_steps, generator(r),
+                    simulate_pair(data, hyper, x0, noise, n_steps, generator(r),
                                   generator(r + 1), ref, delta_k, track_grad, burn_in,
                                   record_every, record, final, r, bound)
                 r += 2
         for r in range(r, hi):
             sup[r], grad_avg[r], outside[r], div_step[r] = simulate(
-                data, hyper, n_slots, x0, noise, n_steps, generator(r), ref, delta_k, track_grad,
+                data, hyper, x0, noise, n_steps, generator(r), ref, delta_k, track_grad,
                 burn_in, record_every, record, final, r, bound)
         return hi - lo
 

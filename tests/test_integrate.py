@@ -131,14 +131,14 @@ class _NaNBeyondOne(Problem):
     def critical_distance(self, x):
         return np.abs(np.asarray(x)[..., 0])
 
-    kernel_args = None
+    kernel_data = None  # never reaches a kernel
 
     def config(self):
         return {"name": "nan"}
 
 
 def test_solver_failure_raises_with_message():
-    with pytest.raises(RuntimeError, match="solve_ode"):
+    with pytest.raises(RuntimeError, match="AdamLimit"):
         solve_ode(_NaNBeyondOne(), [0.0], 1.0, 1.0, 0.1, 50.0)
 
 

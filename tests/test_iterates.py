@@ -111,7 +111,7 @@ def test_rmsprop_equals_adam_without_momentum(problem_and_x0):
     d = problem.dim
     path = np.empty((1, N_STEPS + 1, 3 * d))
     final = np.empty((1, 3 * d))
-    simulate(data, AdamArgs(gamma, 0.0, 1.0 - b * gamma, eps, True), 3, x0, True, N_STEPS,
+    simulate(data, AdamArgs(gamma, 0.0, 1.0 - b * gamma, eps, True), x0, True, N_STEPS,
              np.random.default_rng(SEED), np.zeros((0, 0)), -1.0, False, 0, 1, path, final, 0,
              np.inf)
     assert_array_equal(path[0][:, :d], expected[:, :d])
@@ -187,11 +187,11 @@ def _pair_and_singles(gamma, a, b, eps, debias, noise, n_steps, bound, seeds, re
     shape = (2, n_steps // record_every + 1, 6) if record_every else (1, 0, 6)
     record_pair, record_single = np.full(shape, -7.0), np.full(shape, -7.0)
     final_pair, final_single = np.full((2, 6), -7.0), np.full((2, 6), -7.0)
-    pair = simulate_pair(data, hyper, 3, x0, noise, n_steps, np.random.default_rng(seeds[0]),
+    pair = simulate_pair(data, hyper, x0, noise, n_steps, np.random.default_rng(seeds[0]),
                          np.random.default_rng(seeds[1]), reference, delta, True, burn_in,
                          record_every, record_pair, final_pair, 0, bound)
     singles = tuple(
-        simulate(data, hyper, 3, x0, noise, n_steps, np.random.default_rng(seeds[r]), reference,
+        simulate(data, hyper, x0, noise, n_steps, np.random.default_rng(seeds[r]), reference,
                  delta, True, burn_in, record_every, record_single, final_single, r, bound)
         for r in (0, 1))
     return (pair, final_pair, record_pair), (singles, final_single, record_single)

@@ -33,7 +33,7 @@ from numba.core.errors import NumbaIRAssumptionWarning
 
 from .._validation import ParameterError
 from ..optimizers.base import (OPTIMIZERS, Optimizer, coefficients_next, coefficients_start,
-                               gradient_point, update)
+                               gradient_point, slot_count, update)
 from ..problems.base import critical_distance, exact_grad, kernel_data_of, kernel_dim, sample_grad
 
 __all__ = ["simulate", "simulate_pair", "kernel_inputs", "evaluate_problem", "sampling_only",
@@ -76,7 +76,7 @@ def kernel_inputs(problem, optimizer):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def simulate(data, hyper, n_slots, x0, noise, n_steps, rng, reference, delta, track_grad,
+def simulate(data, hyper, x0, noise, n_steps, rng, reference, delta, track_grad,
              burn_in, record_every, record, final, run, bound):
     r"""Run one path for ``n_steps`` steps and stream its statistics.
 
@@ -84,8 +84,6 @@ def simulate(data, hyper, n_slots, x0, noise, n_steps, rng, reference, delta, tr
     ----------
     data, hyper : NamedTuple
         The problem's kernel data and the optimizer's kernel arguments (:func:`kernel_inputs`).
-    n_slots : int
-        Number of state slots of the optimizer; the state has width ``n_slots · d``.
     x0 : float64[:]
         x_0 (d,); the other slots start at 0.
     noise : bool
@@ -130,7 +128,8 @@ def simulate(data, hyper, n_slots, x0, noise, n_steps, rng, reference, delta, tr
         First step k with a diverged x_k, or −1.
     """
     d = kernel_dim(data, x0)
-    width = n_slots * d
+    n_slots = slot_count(hyper)
+    width = n_slots * d  # compile-time constants where d is one (LinearRegression2D)
     # The state slots, g_n, ∇F(x) and the gradient point in one buffer (module docstring).
     buf = np.zeros(width + 3 * d)
     state = buf[0:width]
@@ -148,7 +147,7 @@ def simulate(data, hyper, n_slots, x0, noise, n_steps, rng, reference, delta, tr
 
     sup_sq = 0.0  # max of squared distances; one sqrt at the end
     if has_ref:
-        sup_sq = _squared_distance(d, state, reference, 0, ref_width)
+        sup_sq = _squared_distance(d, n_slots, state, reference, 0, ref_width)
     if has_record:
         _write_state(record, run, 0, state)
 
@@ -177,7 +176,7 @@ def simulate(data, hyper, n_slots, x0, noise, n_steps, rng, reference, delta, tr
             break
 
         if has_ref and n < n_ref:
-            dist_sq = _squared_distance(d, state, reference, n, ref_width)
+            dist_sq = _squared_distance(d, n_slots, state, reference, n, ref_width)
             if dist_sq > sup_sq:
                 sup_sq = dist_sq
         if n > burn_in:
@@ -198,7 +197,7 @@ def simulate(data, hyper, n_slots, x0, noise, n_steps, rng, reference, delta, tr
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def simulate_pair(data, hyper, n_slots, x0, noise, n_steps, rng_a, rng_b, reference, delta,
+def simulate_pair(data, hyper, x0, noise, n_steps, rng_a, rng_b, reference, delta,
                   track_grad, burn_in, record_every, record, final, run, bound):
     r"""Runs ``run`` and ``run + 1`` of the same (problem, optimizer) advanced together.
 
@@ -209,7 +208,8 @@ def simulate_pair(data, hyper, n_slots, x0, noise, n_steps, rng_a, rng_b, refere
     corrections, …) depend on n only and are computed once for both runs.
     """
     d = kernel_dim(data, x0)
-    width = n_slots * d
+    n_slots = slot_count(hyper)
+    width = n_slots * d  # compile-time constants where d is one (LinearRegression2D)
     # Both runs' states, g_n and ∇F(x) in one buffer (see simulate).
     stride = width + 3 * d
     buf = np.zeros(2 * stride)
@@ -224,8 +224,8 @@ def simulate_pair(data, hyper, n_slots, x0, noise, n_steps, rng_a, rng_b, refere
     grad_b = buf[stride + width + d:stride + width + 2 * d]
     yb = buf[stride + width + 2 * d:2 * stride]
     run_b = run + 1
-    sup_a = _start(d, x0, xa, state_a, reference, record_every, record, run)
-    sup_b = _start(d, x0, xb, state_b, reference, record_every, record, run_b)
+    sup_a = _start(d, n_slots, x0, xa, state_a, reference, record_every, record, run)
+    sup_b = _start(d, n_slots, x0, xb, state_b, reference, record_every, record, run_b)
     grad_sum_a = 0.0
     grad_sum_b = 0.0
     outside_a = 0
@@ -257,7 +257,7 @@ def simulate_pair(data, hyper, n_slots, x0, noise, n_steps, rng_a, rng_b, refere
                 div_a = n
             else:
                 if n < n_ref:
-                    sup_a = _max_squared_distance(d, state_a, reference, n, sup_a)
+                    sup_a = _max_squared_distance(d, n_slots, state_a, reference, n, sup_a)
                 if n > burn_in and averages:
                     grad_sum_a, outside_a = _time_averages(data, d, xa, grad_a, delta,
                                                            track_grad, grad_sum_a, outside_a)
@@ -269,7 +269,7 @@ def simulate_pair(data, hyper, n_slots, x0, noise, n_steps, rng_a, rng_b, refere
                 div_b = n
             else:
                 if n < n_ref:
-                    sup_b = _max_squared_distance(d, state_b, reference, n, sup_b)
+                    sup_b = _max_squared_distance(d, n_slots, state_b, reference, n, sup_b)
                 if n > burn_in and averages:
                     grad_sum_b, outside_b = _time_averages(data, d, xb, grad_b, delta,
                                                            track_grad, grad_sum_b, outside_b)
@@ -296,20 +296,20 @@ def _diverged(d, x, bound):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _start(d, x0, x, state, reference, record_every, record, run):
+def _start(d, n_slots, x0, x, state, reference, record_every, record, run):
     """z_0 = (x0, 0, …) into the (zeroed) state; records it; returns ‖z_0 − ref_0‖² (or 0)."""
     for i in range(d):
         x[i] = x0[i]
     sup_sq = 0.0  # max of squared distances; one sqrt at the end
     if reference.shape[0] > 0:
-        sup_sq = _squared_distance(d, state, reference, 0, reference.shape[1])
+        sup_sq = _squared_distance(d, n_slots, state, reference, 0, reference.shape[1])
     if record_every > 0:
         _write_state(record, run, 0, state)
     return sup_sq
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _squared_distance(d, state, reference, k, width):
+def _squared_distance(d, n_slots, state, reference, k, width):
     """‖x − ref_k‖² (width d) or ‖z − ref_k‖² (width n_slots·d), Euclidean.
 
     x first, then the other slots coordinate by coordinate (m_i, v_i, …), the order of the
@@ -320,7 +320,6 @@ def _squared_distance(d, state, reference, k, width):
         e = state[i] - reference[k, i]
         acc += e * e
     if width > d:
-        n_slots = width // d
         for i in range(d):
             for s in range(1, n_slots):
                 e = state[s * d + i] - reference[k, s * d + i]
@@ -329,9 +328,9 @@ def _squared_distance(d, state, reference, k, width):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _max_squared_distance(d, state, reference, n, sup_sq):
+def _max_squared_distance(d, n_slots, state, reference, n, sup_sq):
     """max(sup_sq, ‖z_n − ref_n‖²)."""
-    dist_sq = _squared_distance(d, state, reference, n, reference.shape[1])
+    dist_sq = _squared_distance(d, n_slots, state, reference, n, reference.shape[1])
     return dist_sq if dist_sq > sup_sq else sup_sq
 
 

@@ -28,6 +28,8 @@ Generic kernel functions (numba; each optimizer registers one implementation per
     its look-ahead point into ``y`` and returns it.
 ``update(h, c, state, g, d)``
     The discrete update of the state buffer (slot k at ``state[k*d:(k+1)*d]``) with g_n in ``g``.
+``slot_count(h)``
+    ``len(slots)`` as a compile-time constant (registered automatically).
 
 A record's ``kernel_args()`` type selects these implementations when a kernel is compiled; no
 integer codes exist above or inside the kernels.
@@ -39,7 +41,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .._overloads import register_overload
+from .._overloads import register_constant, register_overload
 from .._validation import ParameterError, check_positive
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "coefficients_next",
     "gradient_point",
     "update",
+    "slot_count",
 ]
 
 
@@ -78,6 +81,12 @@ def gradient_point(h, c, x, state, y, d):
 
 def update(h, c, state, g, d):
     """The discrete update of the state buffer (numba kernels only)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+def slot_count(h):
+    """The number of state slots, a compile-time constant (registered from the record's
+    ``slots`` by :func:`register_optimizer`; numba kernels only)."""
     raise NotImplementedError("compiled into kernels only")
 
 
@@ -108,6 +117,7 @@ def register_optimizer(cls):
         raise RuntimeError(f"optimizer {cls.name!r} registered twice")
     if cls.args_class is None:
         raise RuntimeError(f"optimizer {cls.name!r} has no kernel argument class")
+    register_constant(slot_count, cls.args_class, len(cls.slots))
     OPTIMIZERS[cls.name] = cls
     return cls
 

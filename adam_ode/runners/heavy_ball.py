@@ -67,7 +67,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         for (key, _, _), seed in zip(PAIRS, seeds):
             mc = monte_carlo(problem, optimizers[key], x0, n_steps, n_runs, seed,
                              record_every=1, track_grad_norm=False, workers=ctx.workers)
-            paths[key] = unpack(mc.record)[0]  # (R, N+1, 2)
+            paths[key] = mc.record_x  # (R, N+1, 2)
             bar.update()
 
     # Generalized heavy ball along the ODE.
