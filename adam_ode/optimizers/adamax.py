@@ -18,14 +18,17 @@ u jumps at t = 0 (u_0 = 0, u(0+) = w(x0)); m̂ is 0/0 at t = 0 as Adam's (Lemma 
 ∇F(x0), so ẋ(0+) = −∇F(x0)/(|∇F(x0)| + ε), a sign-like start). Both are handled by a short
 Taylor start t_s (the midpoint rule of Adam's start, u(t_s) = max(w(x(t_s)), e^{−bt_s} w(x0)));
 on [0, t_s] the dense output is the quadratic for (x, m) and u = w(x0) for t > 0. For t ≥ t_s
-the solver integrates (x, m̂, u) (or (x, m, u)) with the non-smooth rule
+the solver integrates (x, m̂, W, U) (or (x, m, W, U)), W an integrated copy of w and U = u,
+with the non-smooth rule
 
     u > w:  u̇ = −b u          (u detached, decaying)
     u ≤ w:  u̇ = max(ẇ, −b w)  (u = w tracks w while w decays slower than e^{−bt}),
     ẇ = sign(∇F) ⊙ ∇²F ẋ     (``problem.hessian_vector``),
 
-and the denominator is max(u, w) (a solver error leaving u slightly below w does not make the
-step larger than the running maximum allows). The field is discontinuous where u = w and
+and the denominator is max(U, W). Because W is integrated (not re-evaluated as w(x)), U and W
+have the same derivative formula while tracking and stay equal bit for bit; comparing U with
+w(x) chatters between the branches at the rounding level. :meth:`AdamaxLimit.to_state` reports
+u = max(U, W). The field is discontinuous where u = w and
 ẇ < −bw switches off (u detaches) or where u catches up with w again: DOP853's step control
 handles these by rejection (no event location); a solve at 100× tighter tolerances agrees to
 ≲1e-7 (tested). The discrete scheme converges to this limit at first order in γ (measured).
