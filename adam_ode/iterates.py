@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from ._validation import DivergenceWarning, check_int, check_vector
-from .kernels.simulate import DIVERGENCE_BOUND, NO_REFERENCE, kernel_inputs, simulate
+from .kernels.simulate import DIVERGENCE_BOUND, NO_REFERENCE, kernel_inputs, kernels_for
 from .optimizers import (SGD, Adam, AdamDecreasing, MomentumSGD, Optimizer, RMSProp)
 
 __all__ = [
@@ -73,6 +73,7 @@ def run_optimizer(problem, optimizer: Optimizer, x0, n_steps: int, seed, *,
     x0 = check_vector("x0", x0, problem.dim)
     n_steps = check_int("n_steps", n_steps, 0)
     rng = as_generator(seed)
+    simulate, _ = kernels_for(problem)
     width = optimizer.n_slots * problem.dim
     path = np.empty((1, n_steps + 1, width))
     final = np.empty((1, width))

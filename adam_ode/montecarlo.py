@@ -33,7 +33,7 @@ import numpy as np
 from ._validation import (DivergenceWarning, ParameterError, check_int, check_nonnegative,
                           check_positive, check_vector)
 from .integrate import solve_limit, solve_ode
-from .kernels.simulate import DIVERGENCE_BOUND, kernel_inputs, simulate, simulate_pair
+from .kernels.simulate import DIVERGENCE_BOUND, kernel_inputs, kernels_for
 from .optimizers import Adam, Optimizer
 
 __all__ = [
@@ -316,6 +316,7 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
 
     noise = bool(noise)
     track_grad = bool(track_grad_norm)
+    simulate, simulate_pair = kernels_for(problem)
 
     def generator(r: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence(

@@ -36,7 +36,8 @@ from ..optimizers.base import (OPTIMIZERS, Optimizer, coefficients_next, coeffic
                                gradient_point, slot_count, update)
 from ..problems.base import critical_distance, exact_grad, kernel_data_of, kernel_dim, sample_grad
 
-__all__ = ["simulate", "simulate_pair", "kernel_inputs", "evaluate_problem", "sampling_only",
+__all__ = ["simulate", "simulate_pair", "kernels_for", "kernel_inputs", "evaluate_problem",
+           "sampling_only",
            "ceiling_loop",
            "DIVERGENCE_BOUND", "NO_REFERENCE", "empty_record"]
 
@@ -283,6 +284,21 @@ def simulate_pair(data, hyper, x0, noise, n_steps, rng_a, rng_b, reference, delt
     result_b = _finish(state_b, reference, delta, track_grad, n_steps, burn_in, record_every,
                        record, final, run_b, sup_b, grad_sum_b, outside_b, div_b)
     return result_a, result_b
+
+
+_UNCACHED = {}
+
+
+def kernels_for(problem):
+    """``(simulate, simulate_pair)`` for this problem: the cached kernels, or for a problem with
+    ``kernel_cacheable = False`` uncached copies compiled in this process (numba cannot write a
+    kernel specialised on a type made at run time to its on-disk cache)."""
+    if type(problem).kernel_cacheable:
+        return simulate, simulate_pair
+    if not _UNCACHED:
+        _UNCACHED["simulate"] = njit(nogil=True, error_model="numpy")(simulate.py_func)
+        _UNCACHED["simulate_pair"] = njit(nogil=True, error_model="numpy")(simulate_pair.py_func)
+    return _UNCACHED["simulate"], _UNCACHED["simulate_pair"]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -96,23 +96,26 @@ def register_problem(cls):
     """Class decorator: add a :class:`Problem` subclass to :data:`PROBLEMS` under ``cls.name``."""
     if cls.name in PROBLEMS and PROBLEMS[cls.name] is not cls:
         raise RuntimeError(f"problem {cls.name!r} registered twice")
-    if cls.data_class is None:
-        raise RuntimeError(f"problem {cls.name!r} has no kernel data class")
     PROBLEMS[cls.name] = cls
     return cls
 
 
 def kernel_data_of(problem):
-    """``problem.kernel_data``, checked to be the data of a registered problem."""
-    if not isinstance(problem, Problem) or type(problem).data_class is None \
-            or PROBLEMS.get(type(problem).name) is not type(problem):
+    """``problem.kernel_data``, checked to be the data of a registered problem.
+
+    ``data_class`` is normally a class attribute; a problem whose evaluators are built per
+    instance (user-supplied numba functions) sets it on the instance and registers its
+    evaluators for that class itself.
+    """
+    if not isinstance(problem, Problem) or PROBLEMS.get(type(problem).name) is not type(problem):
         raise ParameterError(f"problem must be an instance of a registered problem "
                              f"({', '.join(c.__name__ for c in PROBLEMS.values())}), "
                              f"got {type(problem).__name__}")
     data = problem.kernel_data
-    if type(data) is not type(problem).data_class:
-        raise ParameterError(f"{type(problem).__name__}.kernel_data must be a "
-                             f"{type(problem).data_class.__name__}, got {type(data).__name__}")
+    if problem.data_class is None or type(data) is not problem.data_class:
+        expected = getattr(problem.data_class, "__name__", None)
+        raise ParameterError(f"{type(problem).__name__}.kernel_data must be a {expected}, "
+                             f"got {type(data).__name__}")
     return data
 
 
@@ -129,6 +132,9 @@ class Problem(ABC):
     # Kernels may advance two runs of this problem in one loop (see adam_ode.kernels): worth it
     # for cheap, latency-bound steps; each problem that asks for it costs compile time.
     kernel_pairs: bool = False
+    # False for problems whose kernel data type is made at run time (user numba functions): numba
+    # cannot cache their kernels on disk, so they are compiled in every process.
+    kernel_cacheable: bool = True
 
     @abstractmethod
     def F(self, x: np.ndarray) -> np.ndarray:
