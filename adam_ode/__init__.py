@@ -26,8 +26,9 @@ from .integrate import (AdamTrajectory, Trajectory, solve_gradient_flow, solve_h
                         solve_limit, solve_ode)
 from .iterates import (run_adam, run_adam_decreasing, run_momentum_sgd, run_optimizer,
                        run_rmsprop, run_sgd)
-from .optimizers import (OPTIMIZERS, SGD, Adam, AdamDecreasing, ContinuousLimit, MomentumSGD,
-                         Optimizer, RMSProp, make_optimizer)
+from .optimizers import (OPTIMIZERS, SGD, AdaGrad, Adam, AdamDecreasing, Adamax, AdamW, AMSGrad,
+                         ContinuousLimit, MomentumSGD, Nesterov, Optimizer, RMSProp,
+                         make_optimizer)
 from .lyapunov import U, energy, energy_rate, energy_rate_bound
 from .montecarlo import (DivergenceWarning, MonteCarloResult, limit_reference, monte_carlo,
                          monte_carlo_adam, reference_path, sup_distance)
@@ -79,7 +80,12 @@ __all__ = [
     "AdamDecreasing",
     "SGD",
     "MomentumSGD",
+    "Nesterov",
+    "AdaGrad",
     "RMSProp",
+    "AMSGrad",
+    "AdamW",
+    "Adamax",
     "run_adam",
     "run_adam_decreasing",
     "run_sgd",

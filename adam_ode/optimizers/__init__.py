@@ -16,15 +16,22 @@ for _info in pkgutil.iter_modules(__path__):
     if _info.name != "base" and not _info.name.startswith("_"):
         importlib.import_module(f".{_info.name}", __name__)
 
+from .adagrad import AdaGrad, AdaGradLimit  # noqa: E402
 from .adam import Adam, AdamLimit  # noqa: E402
 from .adam_decreasing import AdamDecreasing  # noqa: E402
+from .adamax import Adamax, AdamaxLimit  # noqa: E402
+from .adamw import AdamW, AdamWLimit  # noqa: E402
+from .amsgrad import AMSGrad, AMSGradLimit  # noqa: E402
 from .momentum import HeavyBallLimit, MomentumSGD  # noqa: E402
+from .nesterov import FrictionLimit, Nesterov, SBCLimit  # noqa: E402
 from .rmsprop import RMSProp, RMSPropLimit  # noqa: E402
 from .sgd import SGD, GradientFlow  # noqa: E402
 
 __all__ = ["OPTIMIZERS", "Optimizer", "ContinuousLimit", "register_optimizer", "make_optimizer",
-           "SGD", "MomentumSGD", "RMSProp", "Adam", "AdamDecreasing",
-           "GradientFlow", "HeavyBallLimit", "RMSPropLimit", "AdamLimit"]
+           "SGD", "MomentumSGD", "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamDecreasing",
+           "AMSGrad", "AdamW", "Adamax",
+           "GradientFlow", "HeavyBallLimit", "SBCLimit", "FrictionLimit", "AdaGradLimit",
+           "RMSPropLimit", "AdamLimit", "AMSGradLimit", "AdamWLimit", "AdamaxLimit"]
 
 
 def make_optimizer(spec) -> Optimizer:

@@ -74,6 +74,8 @@ from numba import njit
 
 from .._validation import check_positive, warn_if_lyapunov_fails
 from .adam import AdamLimit, bias_step
+from .adam import BETA1, BETA2
+from .base import rate_from_decay
 from .base import (ContinuousLimit, Optimizer, at_x, bias, check_rate, column, implements,
                    register_optimizer, split)
 
@@ -100,9 +102,9 @@ class AMSGrad(Optimizer):
     gamma : float > 0
         γ, the step size (torch's ``lr``).
     a : float in (0, 1/γ)
-        α = 1 − aγ (torch's β1). Default 100 (β1 = 0.9 at γ = 1e-3).
+        α = 1 − aγ (torch's β1). Default (1 − 0.9)/γ: torch's β1 = 0.9.
     b : float in (0, 1/γ)
-        β = 1 − bγ (torch's β2). Default 1 (β2 = 0.999 at γ = 1e-3).
+        β = 1 − bγ (torch's β2). Default (1 − 0.999)/γ: torch's β2 = 0.999.
     eps : float > 0
         ε, outside the square root. Default 1e-8.
     debias : bool
@@ -110,8 +112,8 @@ class AMSGrad(Optimizer):
     """
 
     gamma: float
-    a: float = 100.0
-    b: float = 1.0
+    a: float | None = None
+    b: float | None = None
     eps: float = 1e-8
     debias: bool = True
     name = "amsgrad"
@@ -122,8 +124,10 @@ class AMSGrad(Optimizer):
     def __post_init__(self):
         gamma = check_positive("gamma", self.gamma)
         object.__setattr__(self, "gamma", gamma)
-        object.__setattr__(self, "a", check_rate("a", self.a, gamma, "alpha"))
-        object.__setattr__(self, "b", check_rate("b", self.b, gamma, "beta"))
+        a = rate_from_decay(BETA1, gamma) if self.a is None else self.a
+        b = rate_from_decay(BETA2, gamma) if self.b is None else self.b
+        object.__setattr__(self, "a", check_rate("a", a, gamma, "alpha"))
+        object.__setattr__(self, "b", check_rate("b", b, gamma, "beta"))
         object.__setattr__(self, "eps", check_positive("eps", self.eps))
         object.__setattr__(self, "debias", bool(self.debias))
         if self.debias:

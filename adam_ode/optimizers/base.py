@@ -37,7 +37,7 @@ integer codes exist above or inside the kernels.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 
 import numpy as np
 
@@ -123,8 +123,9 @@ def register_optimizer(cls):
 
 
 def rate_from_decay(decay: float, gamma: float) -> float:
-    """The rate r with 1 − rγ = ``decay`` (a default taken from torch's β's)."""
-    return (1.0 - decay) / gamma
+    """The rate r with 1 − rγ = ``decay`` (a default taken from torch's β's), rounded to 12
+    significant digits so that configs read a = 10, not 9.999999999999998."""
+    return float(f"{(1.0 - decay) / gamma:.12g}")
 
 
 def check_rate(name: str, rate, gamma: float, symbol: str) -> float:
