@@ -35,6 +35,8 @@ from .montecarlo import (DivergenceWarning, MonteCarloResult, limit_reference, m
 from .problems import (PROBLEMS, DoubleWell, LeastSquares, LinearRegression2D, Problem,
                        StochasticQuadratic, make_problem)
 from .state import initial_state, pack, unpack
+from .datasets import load_dataset
+from .problems.logistic_regression import LogisticRegression
 
 __version__ = "0.1.0"
 
@@ -99,4 +101,6 @@ __all__ = [
     "reference_path",
     "limit_reference",
     "sup_distance",
+    "LogisticRegression",
+    "load_dataset",
 ]
