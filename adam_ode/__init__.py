@@ -26,6 +26,7 @@ from .montecarlo import (DivergenceWarning, MonteCarloResult, monte_carlo, monte
                          reference_path, sup_distance)
 from .problems import DoubleWell, LeastSquares, LinearRegression2D, Problem, StochasticQuadratic
 from .state import initial_state, pack, unpack
+from .sweep import SweepTable, sweep
 
 __version__ = "0.1.0"
 
@@ -78,4 +79,6 @@ __all__ = [
     "monte_carlo_adam",
     "reference_path",
     "sup_distance",
+    "sweep",
+    "SweepTable",
 ]

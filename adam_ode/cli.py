@@ -6,6 +6,8 @@ Subcommands::
     adam-ode run EXPERIMENT|FILE.toml [--set key=value ...] [--out DIR] [--seed N]
                  [--workers N] [--yes] [--quiet]
     adam-ode init NAME [--from EXPERIMENT] [--force]   write NAME.toml, a commented copy
+    adam-ode sweep EXPERIMENT|FILE.toml --grid key=[v1, v2, ...] ... --out DIR
+                 [--set ...] [--scheduler ADDRESS] [--workers N] [--metric KEY] [--yes]
     adam-ode reproduce [--out DIR] [--workers N] [--quiet] [--only NAME ...]
     adam-ode lyapunov [--set key=value ...] [...]  the lyapunov experiment; prints its table
     adam-ode bench [args ...]                      benchmark (adam_ode.bench)
@@ -34,7 +36,7 @@ from ._validation import ParameterError
 __all__ = ["main", "console_main", "build_parser"]
 
 EXIT_OK = 0
-EXIT_FAILURE = 1  # some experiments of `reproduce` failed
+EXIT_FAILURE = 1  # some experiments of `reproduce` or points of `sweep` failed
 EXIT_USAGE = 2  # argparse's status for usage errors; also used for config/validation errors
 EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED  # 130
 ENV_DEBUG = "ADAM_ODE_DEBUG"  # set to 1 to get the traceback of a ValueError instead of one line
@@ -102,6 +104,28 @@ def build_parser() -> argparse.ArgumentParser:
     p_init.add_argument("--from", dest="source", metavar="EXPERIMENT", default=DEFAULT_INIT_FROM,
                         help=f"the experiment to copy (default {DEFAULT_INIT_FROM})")
     p_init.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    p_sweep = sub.add_parser("sweep", help="run an experiment over a grid of parameter values")
+    p_sweep.add_argument("experiment", metavar="EXPERIMENT|FILE.toml")
+    p_sweep.add_argument("--grid", action="append", default=[], metavar="KEY=[V1, V2, ...]",
+                         required=True,
+                         help="values of one key (a TOML list; repeatable: the grid is the "
+                              "Cartesian product)")
+    p_sweep.add_argument("--set", dest="overrides", action="append", default=[],
+                         metavar="KEY=VALUE", help="override a config value at every point")
+    p_sweep.add_argument("--seed", type=_nonnegative_int, help="root seed of the sweep")
+    p_sweep.add_argument("--out", metavar="DIR", required=True,
+                         help="sweep directory: DIR/<point>/, DIR/sweep.csv, DIR/sweep.png")
+    p_sweep.add_argument("--scheduler", metavar="ADDRESS",
+                         help="a running Dask scheduler (tcp://host:8786); default: local "
+                              "processes")
+    p_sweep.add_argument("--workers", type=_positive_int, default=None,
+                         help="local processes (default: all cores; ignored with --scheduler)")
+    p_sweep.add_argument("--metric", metavar="KEY",
+                         help="key number drawn over the grid (a column of sweep.csv)")
+    p_sweep.add_argument("--yes", action="store_true",
+                         help="run even if a point's cost estimate is above the time limit")
+    p_sweep.add_argument("--quiet", action="store_true", help="no progress lines")
 
     p_rep = sub.add_parser("reproduce", help="run every experiment with its default config "
                                              "into figures/<name>/")
@@ -201,6 +225,26 @@ def _cmd_init(args) -> int:
     return EXIT_OK
 
 
+def _cmd_sweep(args) -> int:
+    from .sweep import SweepError, parse_grid, sweep
+
+    grid = parse_grid(args.grid)
+    with warnings.catch_warnings(record=True):  # recorded per point in table.warnings
+        try:
+            table = sweep(args.experiment, grid, overrides=args.overrides, scheduler=args.scheduler,
+                          out=args.out, seed=args.seed, workers=args.workers, metric=args.metric,
+                          yes=args.yes, log=None if args.quiet else print)
+        except SweepError as err:  # some points failed; the others were written
+            _error(err)
+            return EXIT_FAILURE
+    for text in table.warnings:
+        _warn(text)
+    _info(args, f"sweep: {len(table.rows)} points in {table.out} ({table.ran} run, "
+                f"{table.skipped} already complete); table {table.csv_path.name}"
+                + (f", figure {table.figure_path.name}" if table.figure_path else ""))
+    return EXIT_OK
+
+
 def _cmd_reproduce(args) -> int:
     with warnings.catch_warnings(record=True) as caught:  # re-emitted once per run: printed once
         try:
@@ -241,7 +285,7 @@ def _interrupted(err=None) -> int:
 
 def main(argv=None) -> int:
     """Entry point of ``adam-ode``; returns the exit status (0 success, 2 usage/config error,
-    1 some experiments failed, 130 interrupted)."""
+    1 some experiments or sweep points failed, 130 interrupted)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if argv and argv[0] == "bench":
@@ -259,6 +303,8 @@ def main(argv=None) -> int:
             return _cmd_run(args, "lyapunov")
         if args.command == "init":
             return _cmd_init(args)
+        if args.command == "sweep":
+            return _cmd_sweep(args)
         if args.command == "reproduce":
             return _cmd_reproduce(args)
         raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
