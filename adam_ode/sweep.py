@@ -71,6 +71,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._=+,\-]")
 BOOKKEEPING_COLUMNS = ("seed", "diverged_runs")
 # Keys of summary.json that are not key numbers (differ between runs or describe the run).
 _NOT_KEY_NUMBERS = set(ex.RESERVED_SUMMARY_KEYS)
+# Key numbers that are timings differ between runs: kept out of sweep.csv so that it is identical
+# whichever machines ran the points.
+TIMING_SUFFIXES = ("elapsed", "wall_time_s", "_seconds")
 _RESULT_FILES = (ex.DATA_FILE, ex.FIGURE_FILE, ex.SUMMARY_FILE)  # written in this order
 
 
@@ -463,7 +466,7 @@ def _scalars(obj, prefix="") -> list:
     if isinstance(obj, dict):
         for k, v in obj.items():
             out += _scalars(v, f"{prefix}.{k}" if prefix else str(k))
-    elif isinstance(obj, bool) or (isinstance(obj, (int, float)) and not isinstance(obj, bool)):
+    elif isinstance(obj, (bool, int, float)) and not prefix.endswith(TIMING_SUFFIXES):
         out.append((prefix, obj))
     return out
 
