@@ -37,6 +37,7 @@ from .problems import (PROBLEMS, DoubleWell, LeastSquares, LinearRegression2D, P
 from .state import initial_state, pack, unpack
 from .datasets import load_dataset
 from .problems.logistic_regression import LogisticRegression
+from .sweep import SweepTable, sweep
 
 __version__ = "0.1.0"
 
@@ -103,4 +104,6 @@ __all__ = [
     "sup_distance",
     "LogisticRegression",
     "load_dataset",
+    "sweep",
+    "SweepTable",
 ]

@@ -3,35 +3,53 @@
 An experiment is
 
 - a commented TOML file ``experiments/<name>.toml`` holding a one-line ``description`` and the
-  default value of every parameter (the file is the documentation of the parameters), and
+  default value of every parameter (the file is the documentation of the parameters); the files
+  ship inside the package as ``adam_ode/configs/*.toml`` and are read with
+  :mod:`importlib.resources`, so any install runs them from any directory; and
 - a runner ``run(config, ctx) -> ExperimentResult`` registered with ``@register("<name>")`` in a
   module of :mod:`adam_ode.runners`.
 
+A user's own TOML file (``adam-ode run path/to/my.toml``) names the experiment it configures
+(``experiment = "weak-convergence"``) and gives every parameter of that experiment: a missing or
+an unknown key, or a value of the wrong type, is an error naming the file and the key.
+
 :func:`run_experiment` resolves the config (defaults, then ``--set key=value`` overrides parsed as
-TOML and type-checked against the defaults), calls the runner and writes, atomically, into the
+TOML and type-checked against the defaults), estimates its cost (:mod:`adam_ode.cost`) and checks
+the output directory *before* computing, calls the runner and writes, atomically, into the
 output directory: ``data.npz`` (the runner's arrays), ``figure.png`` and, last, ``summary.json``
-(experiment, resolved config, seed, workers, environment, start time, wall time and, at the top level
-beside them, the runner's key numbers). A complete ``summary.json`` therefore marks a finished run.
+(experiment, resolved config, seed, workers, environment, start time, wall time, the cost
+estimate, the warnings raised during the run and the number of diverged runs and, at the top
+level beside them, the runner's key numbers). A complete ``summary.json`` therefore marks a
+finished run. An output directory created by a run that fails or is interrupted is removed again.
 
 Configuration errors raise :class:`ExperimentError` (a ``ValueError``) naming the key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as _dt
 import importlib
+import importlib.resources
+import math
 import os
 import re
+import shutil
+import tempfile
+import threading
 import time
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ._validation import ParameterError
-from .io import environment_info, save_figure, write_json, write_npz
+from . import interrupt
+from ._validation import DivergenceWarning, ParameterError
+from .io import (environment_info, remove_stale_temporaries, save_figure, write_json,
+                 write_npz)
 from .progress import Progress
 
 __all__ = [
@@ -46,9 +64,13 @@ __all__ = [
     "experiments_dir",
     "list_experiments",
     "load_config",
+    "ExperimentSpec",
+    "find_experiment",
+    "config_text",
     "parse_override",
     "resolve_config",
     "run_experiment",
+    "prepare_out_dir",
     "reproduce",
     "ENV_EXPERIMENTS_DIR",
     "DEFAULT_RUNS_DIR",
@@ -56,14 +78,27 @@ __all__ = [
 ]
 
 ENV_EXPERIMENTS_DIR = "ADAM_ODE_EXPERIMENTS"  # overrides where the TOML configs are looked up
-DEFAULT_RUNS_DIR = Path("runs")  # `run` writes to runs/<experiment>/ unless --out is given
+PACKAGE_CONFIGS = "configs"  # the configs inside the installed package: adam_ode/configs/*.toml
+DEFAULT_RUNS_DIR = Path("runs")  # `run` writes to runs/<name>/<timestamp>/ unless --out is given
+TIMESTAMP_FORMAT = "%Y%m%d-%H%M%S"  # name of a run's directory under runs/<name>/
 DEFAULT_FIGURES_DIR = Path("figures")  # `reproduce` writes to figures/<experiment>/
 DEFAULT_SEED = 0
 SUMMARY_FILE = "summary.json"
 DATA_FILE = "data.npz"
 FIGURE_FILE = "figure.png"
-# Keys of a TOML file that are not parameters of the experiment.
-META_KEYS = ("description",)
+# Keys of a TOML file that are not parameters of the experiment: its one-line description and, in
+# a user's own file, the experiment (runner) it configures.
+META_KEYS = ("description", "experiment")
+EXPERIMENT_KEY = "experiment"
+# Integer parameters named like counts (n_runs, n_steps, cloud_runs, compare_steps, n_times, ...)
+# must be >= 1: checked once here, so the message names the key and not an internal quantity.
+_COUNT_KEY = re.compile(r"n_\w+|\w+_runs|\w+_steps")
+# Keys of summary.json that the framework fills in (a runner's key numbers may not reuse them).
+RESERVED_SUMMARY_KEYS = ("experiment", "name", "description", "config", "config_file", "seed",
+                         "workers", "started_at", "wall_time_s", "environment", "estimate",
+                         "warnings", "diverged_runs")
+# "k of n runs of <optimizer> diverged": the counts in a DivergenceWarning's message.
+_DIVERGED = re.compile(r"(\d+) of (\d+) runs\b")
 # A --set value that is not valid TOML is taken as a string when it looks like a bare name.
 _BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-/]*")
 
@@ -183,7 +218,7 @@ def get_runner(name: str):
         return runners[name]
     known = list_experiments()
     if name in known:
-        raise ExperimentError(f"experiment {name!r} has a config ({experiments_dir() / name}.toml)"
+        raise ExperimentError(f"experiment {name!r} has a config ({name}.toml)"
                               f" but no registered runner yet; runners available: "
                               f"{', '.join(sorted(runners)) or 'none'}")
     raise ExperimentError(f"unknown experiment {name!r}; known experiments: "
@@ -197,8 +232,10 @@ def get_runner(name: str):
 def experiments_dir() -> Path:
     """Directory of the experiment TOML files.
 
-    ``$ADAM_ODE_EXPERIMENTS`` if set; else ``experiments/`` at the root of the source tree that
-    holds this package (editable install); else ``./experiments``.
+    ``$ADAM_ODE_EXPERIMENTS`` if set; else the configs shipped in the package
+    (``adam_ode/configs``, found with :mod:`importlib.resources`: a regular or wheel install);
+    else ``experiments/`` at the root of the source tree that holds this package (editable
+    install, where the configs stay in the repository).
     """
     env = os.environ.get(ENV_EXPERIMENTS_DIR)
     if env:
@@ -206,16 +243,17 @@ def experiments_dir() -> Path:
         if not path.is_dir():
             raise ExperimentError(f"{ENV_EXPERIMENTS_DIR}={env} is not a directory")
         return path
+    packaged = importlib.resources.files(__package__) / PACKAGE_CONFIGS
+    if packaged.is_dir():
+        return Path(str(packaged))
     from . import __file__ as package_file
 
-    candidates = [Path(package_file).resolve().parents[1] / "experiments",
-                  Path.cwd() / "experiments"]
-    for path in candidates:
-        if path.is_dir():
-            return path
-    raise ExperimentError("no experiments directory found (looked in "
-                          + ", ".join(str(p) for p in candidates)
-                          + f"); set {ENV_EXPERIMENTS_DIR} to the directory of the TOML configs")
+    source = Path(package_file).resolve().parents[1] / "experiments"
+    if source.is_dir():
+        return source
+    raise ExperimentError(f"the experiment configs are missing from this install (looked in "
+                          f"{packaged} and {source}); reinstall adam-ode or set "
+                          f"{ENV_EXPERIMENTS_DIR} to the directory of the TOML configs")
 
 
 def _read_toml(path: Path) -> dict:
@@ -224,6 +262,10 @@ def _read_toml(path: Path) -> dict:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as err:
         raise ExperimentError(f"{path}: invalid TOML: {err}") from None
+    except IsADirectoryError:
+        raise ExperimentError(f"{path} is a directory, not a TOML file") from None
+    except OSError as err:
+        raise ExperimentError(f"{path}: cannot read ({err.strerror})") from None
 
 
 def list_experiments() -> dict:
@@ -235,16 +277,108 @@ def list_experiments() -> dict:
 
 
 def load_config(name: str) -> tuple[dict, str]:
-    """Default parameters and description of experiment ``name`` from its TOML file."""
+    """Default parameters and description of the shipped experiment ``name``."""
     path = experiments_dir() / f"{name}.toml"
     if not path.is_file():
         raise ExperimentError(f"unknown experiment {name!r}; known experiments: "
-                              f"{', '.join(list_experiments())}")
+                              f"{', '.join(list_experiments())} (or give the path of a .toml "
+                              "file)")
     raw = _read_toml(path)
     description = str(raw.get("description", "")).strip()
     config = {k: v for k, v in raw.items() if k not in META_KEYS}
     config.setdefault("seed", DEFAULT_SEED)
     return config, description
+
+
+def config_text(name: str) -> str:
+    """The commented TOML text of the shipped experiment ``name`` (what ``adam-ode init`` copies)."""
+    load_config(name)  # a clear error for unknown names
+    return (experiments_dir() / f"{name}.toml").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """An experiment to run: a shipped one, or a user's TOML file naming its runner.
+
+    Attributes
+    ----------
+    name : str
+        The shipped name, or the file's stem (``my`` for ``path/to/my.toml``): the default output
+        directory is ``runs/<name>/<timestamp>``.
+    runner : str
+        The registered runner (= the shipped experiment whose parameters the file gives).
+    defaults : dict
+        Parameters before ``--set`` overrides (type-checked against the shipped defaults).
+    description : str
+    path : Path or None
+        The user's file; None for a shipped experiment.
+    """
+
+    name: str
+    runner: str
+    defaults: dict
+    description: str
+    path: Path | None = None
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.endswith(".toml") or "/" in text or os.sep in text
+
+
+def find_experiment(name_or_path) -> ExperimentSpec:
+    """The :class:`ExperimentSpec` of a shipped name or of a user's ``.toml`` file.
+
+    A file must name its experiment (``experiment = "weak-convergence"``) and give every parameter
+    of it (``seed`` may be left out); unknown keys and wrong types are errors naming the file.
+    """
+    if isinstance(name_or_path, ExperimentSpec):
+        return name_or_path
+    text = os.fspath(name_or_path)
+    if not isinstance(name_or_path, os.PathLike) and not _looks_like_path(text):
+        defaults, description = load_config(text)
+        return ExperimentSpec(text, text, defaults, description)
+    path = Path(text)
+    if not path.exists():
+        raise ExperimentError(f"{path}: no such file")
+    raw = _read_toml(path)
+    known = list_experiments()
+    if EXPERIMENT_KEY not in raw:
+        raise ExperimentError(f"{path}: missing key {EXPERIMENT_KEY!r} (the experiment this file "
+                              f"configures, one of: {', '.join(known)})")
+    runner = raw[EXPERIMENT_KEY]
+    if not isinstance(runner, str) or runner not in known:
+        raise ExperimentError(f"{path}: {EXPERIMENT_KEY} = {runner!r} is not a known experiment; "
+                              f"known experiments: {', '.join(known)}")
+    base, base_description = load_config(runner)
+    params = {k: v for k, v in raw.items() if k not in META_KEYS}
+    missing = [k for k in base if k not in params and k != "seed"]
+    if missing:
+        more = "" if len(missing) == 1 else f" (and {', '.join(map(repr, missing[1:]))})"
+        raise ExperimentError(f"{path}: missing key {missing[0]!r}{more}: experiment {runner!r} "
+                              f"needs {', '.join(k for k in base if k != 'seed')}")
+    for key in params:
+        if key not in base:
+            raise ExperimentError(f"{path}: unknown key {key!r}; keys of experiment {runner!r}: "
+                                  f"{', '.join(sorted(base))}")
+    config = dict(base)
+    for key, value in params.items():
+        try:
+            config[key] = _check_value(key, value, base[key])
+        except ExperimentError as err:
+            raise ExperimentError(f"{path}: {err}") from None
+    config = _relative_data_path(config, path.parent)
+    description = str(raw.get("description", base_description)).strip()
+    return ExperimentSpec(path.stem, runner, config, description, path)
+
+
+def _relative_data_path(config: dict, base: Path) -> dict:
+    """A problem's ``data`` file given relative to a TOML file is looked up next to that file."""
+    problem = config.get("problem")
+    if isinstance(problem, dict) and isinstance(problem.get("data"), str):
+        data = Path(problem["data"])
+        if not data.is_absolute() and not data.exists() and (base / data).exists():
+            config["problem"] = {**problem, "data": str(base / data)}
+    return config
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -350,31 +484,48 @@ def _set_dotted(config: dict, key: str, value) -> None:
         table[rest] = value  # new table entries (e.g. problem parameters) are checked downstream
 
 
-def resolve_config(name: str, overrides=(), seed: int | None = None) -> dict:
+def resolve_config(name, overrides=(), seed: int | None = None) -> dict:
     """Defaults of ``name`` updated by ``overrides`` (``"key=value"`` strings or a dict).
 
-    ``seed`` (the ``--seed`` option), when given, replaces the config's ``seed``. A ``problem``
+    ``name`` is a shipped experiment, the path of a user's TOML file or an
+    :class:`ExperimentSpec`. ``seed`` (the ``--seed`` option), when given, replaces the config's
+    ``seed``. Counts (``n_runs``, ``*_runs``, ``*_steps``, ``n_*``) must be >= 1. A ``problem``
     table is checked by building it with :func:`adam_ode.problems.make_problem`.
     """
-    config, _ = load_config(name)
-    config = copy.deepcopy(config)
+    spec = find_experiment(name)
+    config = copy.deepcopy(spec.defaults)
     items = overrides.items() if isinstance(overrides, dict) else map(parse_override, overrides)
     for key, value in items:
         try:
             _set_dotted(config, key, value)
         except ExperimentError as err:
-            raise ExperimentError(f"experiment {name!r}: {err}") from None
+            raise ExperimentError(f"experiment {spec.name!r}: {err}") from None
     if seed is not None:
         config["seed"] = seed
     config["seed"] = _check_seed("seed", config["seed"])
+    for key, value in config.items():
+        if isinstance(value, int) and not isinstance(value, bool) and _COUNT_KEY.fullmatch(key) \
+                and value < 1:
+            raise ExperimentError(f"{key} must be an integer >= 1, got {value}")
     if "problem" in config:
-        from .problems import make_problem
-
-        try:
-            make_problem(config["problem"])
-        except ValueError as err:
-            raise ExperimentError(f"problem: {err}") from None
+        _check_problem(config["problem"])
     return config
+
+
+def _check_problem(spec) -> None:
+    from .problems import make_problem
+
+    try:
+        make_problem(spec)
+    except ValueError as err:
+        data = spec.get("data") if isinstance(spec, dict) else None
+        if data is None:
+            raise ExperimentError(f"problem: {err}") from None
+        hint = ""
+        if str(data).lower().endswith((".csv", ".txt", ".tsv")) and "cannot read" not in str(err):
+            hint = (" (a CSV file must hold comma-separated numbers only, no header row, "
+                    "the last column being y)")
+        raise ExperimentError(f"problem.data {data}: {err}{hint}") from None
 
 
 def _check_seed(name, seed) -> int:
@@ -395,81 +546,258 @@ def _check_workers(workers) -> int:
 # Running
 
 
-def run_experiment(name: str, overrides=(), out_dir=None, seed: int | None = None,
-                   workers: int | None = None, quiet: bool = False) -> RunRecord:
+def run_experiment(name, overrides=(), out_dir=None, seed: int | None = None,
+                   workers: int | None = None, quiet: bool = False,
+                   yes: bool = False) -> RunRecord:
     """Resolve the config of ``name``, run its runner and write the result files.
 
     Parameters
     ----------
-    name : str
-        Experiment name (a TOML file in :func:`experiments_dir` with a registered runner).
+    name : str or path
+        A shipped experiment (see :func:`list_experiments`) or the path of a user's TOML file
+        naming its experiment (see :func:`find_experiment`).
     overrides : iterable of "key=value" strings, or dict
         Config overrides (see :func:`parse_override`).
     out_dir : path, optional
-        Output directory (default ``runs/<name>``), created if needed.
+        Output directory (default ``runs/<name>/<timestamp>``), created if needed. Checked before
+        any computation: it must be a directory (or creatable) and writable.
     seed : int, optional
         Overrides the config's ``seed``.
     workers : int ≥ 1, optional
         Worker threads offered to the runner (default: all cores).
     quiet : bool
         No progress bars.
+    yes : bool
+        Run even when the cost estimate is above :data:`adam_ode.cost.TIME_LIMIT_S` (memory above
+        what is available is always refused).
 
     Returns
     -------
     RunRecord
-    """
-    workers = _check_workers(workers)
-    runner = get_runner(name)
-    _, description = load_config(name)
-    config = resolve_config(name, overrides, seed)
-    out_dir = Path(out_dir) if out_dir is not None else DEFAULT_RUNS_DIR / name
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ctx = RunContext(out_dir=out_dir, seed=config["seed"], workers=workers, quiet=quiet)
 
+    Warnings raised during the run are recorded in ``summary.json`` (``warnings``, each once) and
+    re-emitted once each when the run ends; ``diverged_runs`` counts the runs that the Monte
+    Carlo reported as diverged (:class:`DivergenceWarning`).
+    """
+    from .cost import check_cost
+
+    workers = _check_workers(workers)
+    spec = find_experiment(name)
+    runner = get_runner(spec.runner)
+    config = resolve_config(spec, overrides, seed)
+    cost = check_cost(spec.runner, config, workers=workers, yes=yes)
+    out_dir = Path(out_dir) if out_dir is not None else _timestamped(DEFAULT_RUNS_DIR / spec.name)
+    guard = _OutputGuard(out_dir, prepare_out_dir(out_dir))
+    interrupt.on_abort(guard.abort)
+    try:
+        record = _run_and_write(spec, runner, config, cost, out_dir, workers, quiet, guard)
+    except interrupt.Interrupted as err:
+        err.outcome = guard.abort()  # the CLI prints "interrupted: <outcome>"
+        raise
+    except BaseException:
+        guard.abort()
+        raise
+    finally:
+        interrupt.remove_abort(guard.abort)
+    for message in record.caught:
+        warnings.warn_explicit(message.message, message.category, message.filename,
+                               message.lineno)
+    return record.record
+
+
+@dataclass
+class _Outcome:
+    record: RunRecord
+    caught: list
+
+
+def _run_and_write(spec, runner, config, cost, out_dir, workers, quiet, guard) -> _Outcome:
+    ctx = RunContext(out_dir=out_dir, seed=config["seed"], workers=workers, quiet=quiet)
     started = _dt.datetime.now(_dt.timezone.utc).astimezone()
     t0 = time.perf_counter()
-    result = runner(copy.deepcopy(config), ctx)
+    with warnings.catch_warnings(record=True) as caught:
+        result = runner(copy.deepcopy(config), ctx)
     if not isinstance(result, ExperimentResult):
-        raise TypeError(f"runner of {name!r} returned {type(result).__name__}, "
+        raise TypeError(f"runner of {spec.runner!r} returned {type(result).__name__}, "
                         "expected ExperimentResult")
-    # summary.json marks a complete run: drop a stale one before the new files replace the old.
-    (out_dir / SUMMARY_FILE).unlink(missing_ok=True)
-    files = [write_npz(out_dir / DATA_FILE, **result.arrays)]
-    if result.figure is not None:
-        files.append(save_figure(result.figure, out_dir / FIGURE_FILE))
-        import matplotlib.pyplot as plt
-
-        plt.close(result.figure)
-    wall_time = time.perf_counter() - t0  # the run and its data and figure files
+    caught = _unique_warnings(caught)
+    texts = [f"{w.category.__name__}: {w.message}" for w in caught]
+    non_finite = _non_finite_keys(result.summary)
+    if non_finite:
+        shown = ", ".join(f"{k} = {v}" for k, v in non_finite[:5])
+        more = "" if len(non_finite) <= 5 else f" (and {len(non_finite) - 5} more)"
+        texts.append(f"NonFinite: {len(non_finite)} key number(s) are not finite (null in "
+                     f"summary.json): {shown}{more}")
+    diverged = sum(int(m.group(1)) for w in caught if issubclass(w.category, DivergenceWarning)
+                   for m in [_DIVERGED.search(str(w.message))] if m)
     summary = {
-        "experiment": name,
-        "description": description,
+        "experiment": spec.runner,
+        "name": spec.name,
+        "description": spec.description,
         "config": config,
         "seed": config["seed"],
         "workers": workers,
         "started_at": started.isoformat(timespec="seconds"),
-        "wall_time_s": round(wall_time, 3),
+        "wall_time_s": None,
         "environment": environment_info(),
+        "estimate": None if cost is None else cost.as_dict(workers),
+        "warnings": texts,
+        "diverged_runs": diverged,
     }
+    if spec.path is not None:
+        summary["config_file"] = str(spec.path)
     # The runner's key numbers stand at the top level (summary["slope"], summary["table"], ...),
     # next to the bookkeeping keys above, which they may not shadow.
-    clash = set(summary) & set(result.summary)
+    clash = set(RESERVED_SUMMARY_KEYS) & set(result.summary)
     if clash:
-        raise TypeError(f"runner of {name!r} returned reserved summary keys {sorted(clash)}")
-    summary.update(result.summary)
-    files.append(write_json(out_dir / SUMMARY_FILE, summary))  # last: marks a complete run
-    return RunRecord(name, out_dir, summary, result, wall_time, tuple(files))
+        raise TypeError(f"runner of {spec.runner!r} returned reserved summary keys "
+                        f"{sorted(clash)}")
+    interrupt.check()  # an interrupt during the run: write nothing
+    # Writing takes well under a second; a Ctrl-C now takes effect once the files are complete.
+    with interrupt.deferred():
+        # summary.json marks a complete run: drop a stale one before the new files replace the old.
+        (out_dir / SUMMARY_FILE).unlink(missing_ok=True)
+        guard.writing = True
+        files = [write_npz(out_dir / DATA_FILE, **result.arrays)]
+        if result.figure is not None:
+            files.append(save_figure(result.figure, out_dir / FIGURE_FILE))
+            import matplotlib.pyplot as plt
+
+            plt.close(result.figure)
+        wall_time = time.perf_counter() - t0  # the run and its data and figure files
+        summary["wall_time_s"] = round(wall_time, 3)
+        summary.update(result.summary)
+        files.append(write_json(out_dir / SUMMARY_FILE, summary))  # last: marks a complete run
+        guard.complete = True
+    record = RunRecord(spec.name, out_dir, summary, result, wall_time, tuple(files))
+    return _Outcome(record, caught)
+
+
+def _unique_warnings(caught) -> list:
+    """The recorded warnings, each (category, message) once, in the order first raised."""
+    seen, out = set(), []
+    for w in caught:
+        key = (w.category, str(w.message))
+        if key not in seen:
+            seen.add(key)
+            out.append(w)
+    return out
+
+
+def _non_finite_keys(obj, prefix: str = "") -> list:
+    """(dotted key, value) of every NaN or infinite float in a runner's summary."""
+    out = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _non_finite_keys(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            out += _non_finite_keys(v, f"{prefix}[{i}]")
+    elif isinstance(obj, np.ndarray):
+        out += _non_finite_keys(obj.tolist(), prefix)
+    elif isinstance(obj, (float, np.floating)) and not math.isfinite(float(obj)):
+        out.append((prefix, float(obj)))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Output directories
+
+
+def _timestamped(root: Path) -> Path:
+    """``root/<YYYYmmdd-HHMMSS>``, with a ``-1``, ``-2`` … suffix if that directory exists."""
+    stamp = _dt.datetime.now().strftime(TIMESTAMP_FORMAT)
+    path, i = root / stamp, 0
+    while path.exists():
+        i += 1
+        path = root / f"{stamp}-{i}"
+    return path
+
+
+def prepare_out_dir(out_dir) -> list:
+    """Create ``out_dir`` if needed and check it is a writable directory, before any computing.
+
+    Returns the directories created (outermost first), so that a failed run can remove them.
+    Stale temporary files of an earlier, killed run are removed. Raises :class:`ExperimentError`
+    (one line naming the directory) when it exists as a file, sits under a file, or is not
+    writable.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExperimentError(f"output directory {out_dir} exists and is not a directory")
+    missing, parent = [], out_dir
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ExperimentError(f"output directory {out_dir}: {parent} is not a directory")
+    created = []
+    try:
+        for directory in reversed(missing):
+            directory.mkdir()
+            created.append(directory)
+        fd, probe = tempfile.mkstemp(prefix=".adam-ode-probe.", suffix=".tmp", dir=out_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        _remove_created(created)
+        reason = err.strerror or type(err).__name__
+        raise ExperimentError(f"output directory {out_dir} is not writable ({reason})") from None
+    remove_stale_temporaries(out_dir)
+    return created
+
+
+def _remove_created(created) -> None:
+    """Remove the directories a run created (innermost first) if they are empty."""
+    for directory in reversed(created):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+class _OutputGuard:
+    """Undo what an unfinished run did to its output directory (failure or interrupt).
+
+    A directory the run created is removed with its content; a directory that existed keeps its
+    files (only temporary files are removed). :meth:`abort` returns one line saying which.
+    """
+
+    def __init__(self, out_dir: Path, created: list):
+        self.out_dir = out_dir
+        self.created = created
+        self.writing = False
+        self.complete = False
+        self._message = None
+        self._lock = threading.Lock()  # the interrupt watchdog may call abort from its thread
+
+    def abort(self) -> str:
+        with self._lock:
+            return self._abort()
+
+    def _abort(self) -> str:
+        if self._message is not None:
+            return self._message
+        if self.complete:
+            self._message = f"results complete in {self.out_dir}"
+        elif self.created:
+            shutil.rmtree(self.created[-1], ignore_errors=True)
+            _remove_created(self.created[:-1])
+            self._message = f"nothing written to {self.out_dir}"
+        else:
+            remove_stale_temporaries(self.out_dir)
+            self._message = (f"{self.out_dir} is incomplete (no {SUMMARY_FILE})" if self.writing
+                             else f"nothing written to {self.out_dir} (its files are unchanged)")
+        return self._message
 
 
 def reproduce(out_root=None, workers: int | None = None, quiet: bool = False, only=None,
-              log=print) -> list:
+              log=print, yes: bool = False) -> list:
     """Run every registered experiment with its default config into ``out_root/<name>/``.
 
     Parameters
     ----------
     out_root : path, optional
         Default ``figures`` (relative to the current directory).
-    workers, quiet
+    workers, quiet, yes
         As in :func:`run_experiment`.
     only : list of str, optional
         Restrict to these experiments (each must have a config and a runner).
@@ -504,7 +832,10 @@ def reproduce(out_root=None, workers: int | None = None, quiet: bool = False, on
     failed = {}
     for name in names:
         try:
-            rec = run_experiment(name, out_dir=out_root / name, workers=workers, quiet=quiet)
+            rec = run_experiment(name, out_dir=out_root / name, workers=workers, quiet=quiet,
+                                 yes=yes)
+        except interrupt.Interrupted:
+            raise
         except Exception as err:  # one broken experiment must not cost the other figures
             failed[name] = f"{type(err).__name__}: {err}"
             log(f"{name:<{width}}  FAILED: {failed[name]}")

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["atomic_write", "to_jsonable", "NumpyJSONEncoder", "write_json", "write_npz",
-           "save_figure", "environment_info", "FIGURE_DPI"]
+           "save_figure", "environment_info", "remove_stale_temporaries", "FIGURE_DPI"]
 
 FIGURE_DPI = 150  # default resolution of saved figures: sharp on screen, ~200 kB per PNG
 TEMP_PREFIX = "."  # temporary files are hidden dot-files next to the destination
@@ -63,6 +63,20 @@ def atomic_write(path):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def remove_stale_temporaries(directory) -> list:
+    """Remove the temporary files that :func:`atomic_write` left in ``directory``.
+
+    Only a killed process (SIGKILL, power loss) leaves them: every other exit removes its own.
+    Call it before writing into a directory again. Returns the removed paths.
+    """
+    removed = []
+    for path in Path(directory).glob(TEMP_PREFIX + "*" + TEMP_SUFFIX):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def to_jsonable(obj):

@@ -1,15 +1,26 @@
-"""A tiny dependency-free progress bar on stderr.
+"""A tiny dependency-free progress bar on stderr, and the interrupt check of long runs.
 
 It stays silent for short tasks (nothing is drawn before :data:`SHOW_AFTER` seconds), redraws at
-most every :data:`REFRESH_INTERVAL` seconds, is thread-safe (workers may call ``update``), and is
-disabled entirely with ``quiet=True``. Use it as a context manager, or call it as a callback::
+most every :data:`REFRESH_INTERVAL` seconds on a terminal and, from a background thread, at least
+every :data:`HEARTBEAT_INTERVAL` seconds even while no unit finishes (so a long chunk still shows
+its elapsed time), is thread-safe (workers may call ``update``), and is disabled entirely with
+``quiet=True``. The ETA is measured from the first finished unit on, so the seconds of numba
+compilation that the first chunk pays do not inflate it. Use it as a context manager, or call it
+as a callback::
 
     with Progress(total=36, desc="phase diagram") as bar:
         for job in jobs:
             run(job)
             bar.update()          # or bar(1), e.g. passed as callback=bar
 
+Every ``update`` made from the main thread calls :func:`adam_ode.interrupt.check`, so Ctrl-C
+stops a run at its next finished chunk (raising :class:`adam_ode.interrupt.Interrupted`).
+
 On a terminal the bar redraws in place; otherwise (logs, CI) it prints an occasional plain line.
+
+Why not ``tqdm``: it would add a dependency for what these ~150 lines do, and the two things this
+bar needs beyond a bar (the interrupt check on the main thread, the ETA started after the first
+chunk) would still be code of ours around it.
 """
 
 from __future__ import annotations
@@ -18,12 +29,14 @@ import sys
 import threading
 import time
 
+from . import interrupt
 from ._validation import ParameterError
 
-__all__ = ["Progress", "SHOW_AFTER", "REFRESH_INTERVAL"]
+__all__ = ["Progress", "SHOW_AFTER", "REFRESH_INTERVAL", "HEARTBEAT_INTERVAL"]
 
 SHOW_AFTER = 1.0  # seconds: runs shorter than this never draw anything
 REFRESH_INTERVAL = 0.1  # seconds between redraws on a terminal
+HEARTBEAT_INTERVAL = 1.0  # a terminal bar is redrawn at least this often, even without progress
 LOG_INTERVAL = 10.0  # seconds between plain lines when stderr is not a terminal
 BAR_WIDTH = 30  # characters of the bar itself
 
@@ -50,12 +63,15 @@ class Progress:
         Output stream (default: ``sys.stderr`` at construction time).
     show_after : float
         Seconds before the first draw (default :data:`SHOW_AFTER`).
+    heartbeat : float or None
+        Seconds between redraws without progress (default :data:`HEARTBEAT_INTERVAL` on a
+        terminal, :data:`LOG_INTERVAL` otherwise; None: no background redraws).
     """
 
     def __init__(self, total: int, desc: str = "", quiet: bool = False, stream=None,
-                 show_after: float = SHOW_AFTER):
+                 show_after: float = SHOW_AFTER, heartbeat: float | None = -1.0):
         if total < 0:
-            raise ParameterError(f"total must be >= 0, got {total}")
+            raise ParameterError(f"progress total must be >= 0, got {total}")
         self.total = int(total)
         self.desc = desc
         self.quiet = quiet
@@ -63,32 +79,43 @@ class Progress:
         self.show_after = show_after
         self.n = 0
         self._start = time.perf_counter()
+        self._first = None  # (time, n) of the first update: the ETA's origin
         self._last_draw = -float("inf")
         self._shown = False
         self._closed = False
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         try:
             self._tty = bool(self.stream.isatty())
         except (AttributeError, ValueError):
             self._tty = False
+        if heartbeat is not None and heartbeat < 0:
+            heartbeat = HEARTBEAT_INTERVAL if self._tty else LOG_INTERVAL
+        self._heartbeat = None
+        if heartbeat is not None and not quiet:
+            self._heartbeat = threading.Thread(target=self._beat, args=(heartbeat,),
+                                               name="adam-ode-progress", daemon=True)
+            self._heartbeat.start()
 
     def update(self, n: int = 1) -> None:
-        """Record ``n`` more finished units and redraw if due."""
+        """Record ``n`` more finished units and redraw if due; check for Ctrl-C (main thread)."""
         with self._lock:
             self.n += n
-            if self.quiet or self._closed:
-                return
             now = time.perf_counter()
-            if now - self._start < self.show_after:
-                return
-            interval = REFRESH_INTERVAL if self._tty else LOG_INTERVAL
-            if now - self._last_draw >= interval or (self._tty and self.n >= self.total):
-                self._draw(now)
+            if self._first is None:
+                self._first = (now, self.n)
+            if not (self.quiet or self._closed) and now - self._start >= self.show_after:
+                interval = REFRESH_INTERVAL if self._tty else LOG_INTERVAL
+                if now - self._last_draw >= interval or (self._tty and self.n >= self.total):
+                    self._draw(now)
+        if threading.current_thread() is threading.main_thread():
+            interrupt.check()
 
     __call__ = update
 
     def close(self) -> None:
         """Finish the line (only if something was drawn)."""
+        self._stop.set()
         with self._lock:
             if self._closed:
                 return
@@ -103,6 +130,25 @@ class Progress:
         self.close()
         return False
 
+    def _beat(self, interval: float) -> None:
+        while not self._stop.wait(min(interval, REFRESH_INTERVAL * 5)):
+            with self._lock:
+                now = time.perf_counter()
+                if self._closed or now - self._start < self.show_after:
+                    continue
+                if now - self._last_draw >= interval:
+                    self._draw(now)
+
+    def eta(self, now: float | None = None) -> float | None:
+        """Seconds left at the rate measured since the first finished unit (None if unknown)."""
+        now = time.perf_counter() if now is None else now
+        if self._first is None or not 0 < self.n < self.total:
+            return None
+        t_first, n_first = self._first
+        if self.n <= n_first or now <= t_first:
+            return None
+        return (now - t_first) * (self.total - self.n) / (self.n - n_first)
+
     def _render(self, now: float) -> str:
         elapsed = now - self._start
         frac = min(self.n / self.total, 1.0) if self.total else 1.0
@@ -110,16 +156,20 @@ class Progress:
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         text = f"{self.desc + ': ' if self.desc else ''}[{bar}] {self.n}/{self.total} " \
                f"{100 * frac:3.0f}% {_format_seconds(elapsed)}"
-        if 0 < self.n < self.total:
-            text += f" (eta {_format_seconds(elapsed * (self.total - self.n) / self.n)})"
+        eta = self.eta(now)
+        if eta is not None:
+            text += f" (eta {_format_seconds(eta)})"
         return text
 
     def _draw(self, now: float, final: bool = False) -> None:
         text = self._render(now)
-        if self._tty:
-            self.stream.write("\r" + text + ("\n" if final else ""))
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+        try:
+            if self._tty:
+                self.stream.write("\r" + text + ("\n" if final else ""))
+            else:
+                self.stream.write(text + "\n")
+            self.stream.flush()
+        except (ValueError, OSError):  # stream closed under us (interpreter exit)
+            return
         self._shown = True
         self._last_draw = now

@@ -63,11 +63,12 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         bar.update(len(PAIRS))
         optimizers = {"sgd": SGD(gamma), "momentum": MomentumSGD(gamma, a),
                       "adam": Adam(gamma, a, b, eps)}
-        paths = {}
+        paths, diverged = {}, {}
         for (key, _, _), seed in zip(PAIRS, seeds):
             mc = monte_carlo(problem, optimizers[key], x0, n_steps, n_runs, seed,
                              record_every=1, track_grad_norm=False, workers=ctx.workers)
             paths[key] = mc.record_x  # (R, N+1, 2)
+            diverged[key] = mc.diverged
             bar.update()
 
     # Generalized heavy ball along the ODE.
@@ -101,14 +102,18 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     for key, _, _ in PAIRS:
         x = paths[key]
         sup = np.linalg.norm(x - flows[key][None], axis=-1).max(axis=1)
+        sup[diverged[key]] = np.inf  # a diverged path is infinitely far from its limit
         final_iter = np.linalg.norm(x[:, -1] - x_star, axis=1) if x_star is not None else None
+        ok = ~diverged[key]  # statistics over the runs that did not diverge (None if none)
         summary["pairs"][key] = {
-            "sup_distance_median": float(np.median(sup)),
-            "sup_distance_q90": float(np.quantile(sup, 0.9)),
+            "n_runs": n_runs, "n_diverged": int(diverged[key].sum()),
+            "sup_distance_median": float(np.median(sup[ok])) if ok.any() else None,
+            "sup_distance_q90": float(np.quantile(sup[ok], 0.9)) if ok.any() else None,
             "ode_final_distance_to_minimizer":
                 float(np.linalg.norm(flows[key][-1] - x_star)) if x_star is not None else None,
             "iterates_final_distance_median":
-                float(np.median(final_iter)) if final_iter is not None else None,
+                float(np.median(final_iter[ok])) if final_iter is not None and ok.any()
+                else None,
         }
         arrays[f"{key}_flow"] = flows[key][::stride]
         arrays[f"{key}_paths"] = x[:N_SHOWN, ::stride]
@@ -129,10 +134,15 @@ def format_table(summary: dict) -> str:
                      f"c2 = {np.round(rec['c2'], 4).tolist()}")
     lines.append(f"{'pair':>10} {'median sup|x_k - x(k gamma)|':>28} {'ODE final dist':>15} "
                  f"{'iterates final dist':>20}")
+    def cell(value, width):
+        return f"{'-':>{width}}" if value is None else f"{value:{width}.3g}"
+
     for key, rec in summary["pairs"].items():
-        lines.append(f"{key:>10} {rec['sup_distance_median']:28.3g} "
-                     f"{rec['ode_final_distance_to_minimizer']:15.3g} "
-                     f"{rec['iterates_final_distance_median']:20.3g}")
+        lines.append(f"{key:>10} {cell(rec['sup_distance_median'], 28)} "
+                     f"{cell(rec['ode_final_distance_to_minimizer'], 15)} "
+                     f"{cell(rec['iterates_final_distance_median'], 20)}"
+                     + (f"  diverged ({rec['n_diverged']} of {rec['n_runs']} runs)"
+                        if rec["n_diverged"] else ""))
     return "\n".join(lines)
 
 
@@ -194,7 +204,10 @@ def plot(problem, arrays, summary, x0, title=""):
             if problem.minimizer is not None:
                 ax.plot(*problem.minimizer, "*", color="k", ms=10, label="minimizer")
             rec = summary["pairs"][key]
-            ax.set_title(f"{name}\nmedian sup‖x_k − x(kγ)‖ = {rec['sup_distance_median']:.3f}",
+            median = rec["sup_distance_median"]
+            ax.set_title(f"{name}\n" + (f"median sup‖x_k − x(kγ)‖ = {median:.3f}"
+                                        if not rec["n_diverged"] else
+                                        f"diverged ({rec['n_diverged']} of {rec['n_runs']} runs)"),
                          fontsize=10)
             ax.set_xlabel("x1")
             ax.set_ylabel("x2")

@@ -51,11 +51,13 @@ def format_table(study, title: str) -> str:
              f"{'gamma':>10} {'runs':>6} {'mean sup':>10} {'median':>10} {'q90':>10} "
              f"{'P(sup>' + format(study.delta, 'g') + ')':>12} {'Wilson 95%':>17}"]
     lines.append("-" * len(lines[-1]))
-    for r in study.records:
+    for r, sups in zip(study.records, study.sups):
         low, high = r["p_exceed_ci95"]
+        n_diverged = int(np.count_nonzero(~np.isfinite(sups)))  # sup = inf for a diverged run
         lines.append(f"{r['gamma']:10.3g} {r['n_runs']:6d} {r['mean_sup']:10.4g} "
                      f"{r['median_sup']:10.4g} {r['q90_sup']:10.4g} {r['p_exceed']:12.3f} "
-                     f"  [{low:.3f}, {high:.3f}]")
+                     f"  [{low:.3f}, {high:.3f}]"
+                     + (f"  diverged ({n_diverged} of {r['n_runs']} runs)" if n_diverged else ""))
     lines.append(f"log-log slope of the mean sup distance vs gamma: {study.slope:.3f} "
                  f"+/- {study.slope_stderr:.3f} (standard error)")
     return "\n".join(lines)

@@ -1,0 +1,297 @@
+"""Cost of an experiment before it runs: iterations, time and memory, and the limits enforced.
+
+Every runner has an estimate ``estimate(config) -> Cost``: the number of (run·step) iterations,
+the size of one run's state z = (x, m, v) in floats, and the bytes of what the run records or
+holds at once (trajectories, reference paths, per-run statistics). A runner module may define its
+own ``estimate(config)`` function; otherwise the one registered here under the experiment's name
+is used (:data:`ESTIMATORS`); an experiment with neither runs without an estimate.
+
+:func:`check_cost` turns the estimate into seconds with :func:`seconds_per_run_step` (a rough
+model of the numba kernels, measured on a 2-core machine: right within a factor of a few) and
+
+- refuses a run whose memory exceeds what the machine has available (always, even with ``yes``);
+- refuses a run estimated above :data:`TIME_LIMIT_S` or above :data:`MEMORY_ASK_FRACTION` of
+  the available memory unless ``yes`` (``--yes``) is given.
+
+The one-line message gives the estimate and the keys to lower (``--set n_runs=…``). The estimates
+also check that each horizon covers at least one step (T ≥ γ): a shorter horizon is an error.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass
+
+from .experiments import ExperimentError
+
+__all__ = ["Cost", "ESTIMATORS", "estimator", "estimate", "check_cost", "seconds_per_run_step",
+           "available_memory", "TIME_LIMIT_S", "MEMORY_ASK_FRACTION"]
+
+TIME_LIMIT_S = 15 * 60.0  # longer estimated runs need --yes (the shipped ones take seconds)
+MEMORY_ASK_FRACTION = 0.5  # more than this share of the available memory needs --yes
+# Time model of one (run·step) of the kernels, 1 worker: a fixed part (random draws, loop,
+# bookkeeping) plus a part per float of the state z = (x, m, v). Measured: Adam on the 2-D
+# regression 17-21 ns (6 floats), on the d = 100 quadratic ~0.6 µs (300 floats).
+NS_PER_RUN_STEP_BASE = 12.0
+NS_PER_STATE_FLOAT = 2.0
+PARALLEL_EFFICIENCY = 0.75  # measured 2-worker speed-up 1.2-1.7x: count 0.75 per extra worker
+FLOAT_BYTES = 8
+PER_RUN_FLOATS = 8  # per-run statistics kept by the Monte Carlo (sup, averages, step, ...)
+REFERENCE_COPIES = 3  # a reference path and the temporaries of evaluating the ODE on its grid
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one run of an experiment will do.
+
+    Attributes
+    ----------
+    run_steps : int
+        Σ over Monte Carlo runs of their iterations.
+    state_floats : int
+        Floats of one run's state z = (x, m, v), i.e. 3d.
+    memory_bytes : int
+        Peak bytes of what is recorded or held at once.
+    keys : tuple of str
+        The config keys that scale the cost (named in the refusal message).
+    """
+
+    run_steps: int
+    state_floats: int
+    memory_bytes: int
+    keys: tuple = ("n_runs",)
+
+    def seconds(self, workers: int = 1) -> float:
+        """Estimated wall time on ``workers`` threads."""
+        speedup = 1.0 + PARALLEL_EFFICIENCY * (max(int(workers), 1) - 1)
+        return self.run_steps * seconds_per_run_step(self.state_floats) / speedup
+
+    def as_dict(self, workers: int = 1) -> dict:
+        return {"run_steps": int(self.run_steps), "state_floats": int(self.state_floats),
+                "memory_bytes": int(self.memory_bytes),
+                "seconds": round(self.seconds(workers), 3)}
+
+
+def seconds_per_run_step(state_floats: int) -> float:
+    """Modelled seconds per (run·step) on one worker for a state of ``state_floats`` floats."""
+    return (NS_PER_RUN_STEP_BASE + NS_PER_STATE_FLOAT * state_floats) * 1e-9
+
+
+ESTIMATORS: dict = {}
+
+
+def estimator(name: str):
+    """Decorator registering ``estimate(config) -> Cost`` for experiment ``name``."""
+
+    def decorator(func):
+        ESTIMATORS[name] = func
+        return func
+
+    return decorator
+
+
+def estimate(name: str, config: dict) -> Cost | None:
+    """The :class:`Cost` of running experiment ``name`` with ``config`` (None: no estimate)."""
+    from .experiments import get_runner
+
+    runner = get_runner(name)
+    own = getattr(sys.modules.get(runner.__module__), "estimate", None)
+    func = own if callable(own) else ESTIMATORS.get(name)
+    return None if func is None else func(config)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _format_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} TB"  # pragma: no cover
+
+
+def _format_duration(s: float) -> str:
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 2 * 3600:
+        return f"{s / 60:.0f} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.1f} h"
+    if s < 2 * 365 * 86400:
+        return f"{s / 86400:.1f} days"
+    return f"{s / (365 * 86400):.3g} years"
+
+
+def _lower(cost: Cost) -> str:
+    return " or ".join(f"--set {key}=…" for key in cost.keys)
+
+
+def check_cost(name: str, config: dict, workers: int = 1, yes: bool = False) -> Cost | None:
+    """Estimate the run and refuse it (:class:`ExperimentError`, one line) when over the limits."""
+    cost = estimate(name, config)
+    if cost is None:
+        return None
+    memory = available_memory()
+    what = f"{name}: estimated {cost.run_steps:.3g} run·steps and {_format_bytes(cost.memory_bytes)}"
+    if memory is not None and cost.memory_bytes > memory:
+        raise ExperimentError(f"{what} of memory, more than the {_format_bytes(memory)} available;"
+                              f" lower it with {_lower(cost)}")
+    if yes:
+        return cost
+    seconds = cost.seconds(workers)
+    if seconds > TIME_LIMIT_S:
+        raise ExperimentError(f"{what}: about {_format_duration(seconds)} on {workers} worker(s),"
+                              f" above the {_format_duration(TIME_LIMIT_S)} limit; lower it with "
+                              f"{_lower(cost)}, or pass --yes to run it anyway")
+    if memory is not None and cost.memory_bytes > MEMORY_ASK_FRACTION * memory:
+        raise ExperimentError(f"{what} of memory, more than {MEMORY_ASK_FRACTION:.0%} of the "
+                              f"{_format_bytes(memory)} available; lower it with {_lower(cost)},"
+                              " or pass --yes to run it anyway")
+    return cost
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers and the estimates of the shipped runners
+
+
+def _dim(config: dict) -> int:
+    from .problems import make_problem
+
+    return make_problem(config["problem"]).dim
+
+
+def _steps(T: float, gamma: float, T_key: str = "T", gamma_key: str = "gammas") -> int:
+    """floor(T/γ) iterations, at least one (a horizon shorter than one step is an error)."""
+    from .montecarlo import steps_for_horizon
+
+    try:
+        n = steps_for_horizon(T, gamma)
+    except ValueError as err:
+        raise ExperimentError(str(err)) from None
+    if n < 1:
+        raise ExperimentError(f"{T_key} = {T:g} is shorter than one step of {gamma_key} "
+                              f"γ = {gamma:g}: nothing to simulate; use {T_key} >= γ")
+    return n
+
+
+def _gammas(config: dict, key: str = "gammas") -> list:
+    gammas = [float(g) for g in config[key]]
+    if not gammas:
+        raise ExperimentError(f"{key} must be a non-empty list of step sizes > 0")
+    return gammas
+
+
+def _recorded(n_steps: int, points: int) -> int:
+    """States kept by a runner recording every max(1, N // points)-th step."""
+    return n_steps // max(1, n_steps // points) + 1
+
+
+def _bytes(floats) -> int:
+    return int(math.ceil(floats)) * FLOAT_BYTES
+
+
+@estimator("weak-convergence")
+def _weak_convergence(config: dict) -> Cost:
+    z = 3 * _dim(config)
+    n_runs, gammas = config["n_runs"], _gammas(config)
+    steps = [_steps(config["T"], g) for g in gammas]
+    memory = _bytes(max(REFERENCE_COPIES * (n + 1) * z for n in steps)
+                    + n_runs * (len(gammas) + PER_RUN_FLOATS + z))
+    return Cost(n_runs * sum(steps), z, memory, ("n_runs", "gammas"))
+
+
+@estimator("convergence")
+def _convergence(config: dict) -> Cost:
+    from .runners.convergence import RECORD_POINTS
+
+    z = 3 * _dim(config)
+    n_runs, gammas = config["n_runs"], _gammas(config)
+    steps = [_steps(config["T"], g) for g in gammas]
+    # record (R, K, 3d) and the distances computed from it
+    memory = _bytes(max(n_runs * _recorded(n, RECORD_POINTS) * (z + z // 3 + 1) for n in steps)
+                    + n_runs * (PER_RUN_FLOATS + z))
+    return Cost(n_runs * sum(steps), z, memory, ("n_runs", "gammas"))
+
+
+@estimator("interpolated")
+def _interpolated(config: dict) -> Cost:
+    z = 3 * _dim(config)
+    n_runs, gammas = config["n_runs"], _gammas(config)
+    steps = [_steps(config["T"], g) for g in gammas]
+    # reference, the shown path and its gap to the reference, all (N+1, 3d), kept per γ
+    memory = _bytes(sum((REFERENCE_COPIES + 2) * (n + 1) * z for n in steps)
+                    + n_runs * (PER_RUN_FLOATS + z))
+    return Cost((n_runs + 1) * sum(steps), z, memory, ("n_runs", "gammas"))
+
+
+@estimator("debiasing")
+def _debiasing(config: dict) -> Cost:
+    from .runners.debiasing import BATCH_RUNS, STARTS
+
+    z = 3 * _dim(config)
+    n_runs, n_steps, gammas = config["n_runs"], config["n_steps"], _gammas(config)
+    batch = min(BATCH_RUNS, n_runs)
+    memory = _bytes(batch * (n_steps + 1) * (z + 1) + 2 * (n_steps + 1))
+    return Cost(len(STARTS) * len(gammas) * 2 * n_runs * n_steps, z, memory,
+                ("n_runs", "n_steps"))
+
+
+@estimator("double-well")
+def _double_well(config: dict) -> Cost:
+    z = 3 * _dim(config)
+    starts = len(config["portrait_x0"])
+    n_cloud = _steps(config["T"], config["cloud_gamma"], "T", "cloud_gamma")
+    gammas = _gammas(config)
+    ergodic = [_steps(config["horizon"], g, "horizon") for g in gammas]
+    run_steps = (starts * config["cloud_runs"] * n_cloud
+                 + 2 * config["compare_runs"] * config["compare_steps"]
+                 + config["ergodic_runs"] * sum(ergodic))
+    # the decreasing-vs-constant comparison holds one full path per worker
+    memory = _bytes(2 * (config["compare_steps"] + 1) * z
+                    + starts * config["cloud_runs"] * (PER_RUN_FLOATS + z))
+    return Cost(run_steps, z, memory, ("compare_steps", "ergodic_runs", "cloud_runs"))
+
+
+@estimator("heavy-ball")
+def _heavy_ball(config: dict) -> Cost:
+    z = 3 * _dim(config)
+    n = _steps(config["T"], config["gamma"], "T", "gamma")
+    # three algorithms, each recorded at every step: (R, N+1, 3d), plus the ODE paths
+    memory = _bytes(3 * config["n_runs"] * (n + 1) * z + 3 * REFERENCE_COPIES * (n + 1) * z)
+    return Cost(3 * config["n_runs"] * n, z, memory, ("n_runs", "T"))
+
+
+@estimator("quadratic-d100")
+def _quadratic_d100(config: dict) -> Cost:
+    from .runners.quadratic_d100 import N_RECORDS
+
+    z = 3 * _dim(config)
+    n_runs, gammas = config["n_runs"], _gammas(config)
+    steps = [_steps(config["T"], g) for g in gammas]
+    memory = _bytes(sum(2 * n_runs * _recorded(n, N_RECORDS) * z for n in steps))
+    return Cost(2 * n_runs * sum(steps), z, memory, ("n_runs", "gammas"))
+
+
+@estimator("lyapunov")
+def _lyapunov(config: dict) -> Cost:
+    z = 3 * _dim(config)
+    n = _steps(config["T"], config["discrete_gamma"], "T", "discrete_gamma")
+    runs = config["discrete_runs"]
+    cells = len(config["pairs"]) + len(config["a_values"]) * len(config["b_values"])
+    memory = _bytes(runs * 1000 * z + 4 * cells * config["n_times"] * z)
+    return Cost(len(config["pairs"]) * runs * n, z, memory, ("discrete_runs", "T"))
