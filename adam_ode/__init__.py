@@ -36,6 +36,7 @@ from .problems import (PROBLEMS, DoubleWell, LeastSquares, LinearRegression2D, P
                        StochasticQuadratic, make_problem)
 from .state import initial_state, pack, unpack
 from .datasets import load_dataset
+from .problems.custom import CustomProblem
 from .problems.logistic_regression import LogisticRegression
 from .sweep import SweepTable, sweep
 
