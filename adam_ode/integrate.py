@@ -280,3 +280,20 @@ def solve_gradient_flow(problem, x0, T: float, *, t_eval=None, rtol: float = RTO
     t_out = _resolve_t_eval(t_eval, T, sol.t)
     return Trajectory(t_out, dense(t_out), T, dense, sol.nfev,
                       {"problem": problem.config(), "x0": x0.tolist(), "T": T}, problem.dim)
+
+
+# ------------------------------------------------------------------------------------------------
+# Generic systems (used by adam_ode.fluctuations: the covariance ODE of the linear-noise
+# approximation). Same solver, tolerances and failure checks as the limits above.
+# ------------------------------------------------------------------------------------------------
+
+def solve_system(fun, t_span, y0, *, rtol: float = RTOL, atol: float = ATOL,
+                 method: str = METHOD, what: str = "solve_system"):
+    """Solve y' = fun(t, y) on ``t_span`` from ``y0`` with dense output.
+
+    Returns scipy's solution object (``.t``, ``.y``, ``.sol``, ``.nfev``); raises
+    RuntimeError when the solver fails or the solution is not finite.
+    """
+    rtol, atol = _check_tolerances(rtol, atol)
+    return _checked_solve(fun, (float(t_span[0]), float(t_span[1])),
+                          np.asarray(y0, dtype=float), rtol, atol, method, what)

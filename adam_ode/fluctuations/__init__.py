@@ -1,0 +1,17 @@
+r"""Fluctuations of the iterates around their continuous limit.
+
+- :mod:`.moments`: exact moments of the stochastic gradient (Cov(g), Cov(g, g²), Var(g²), ∂S/∂x);
+- :mod:`.noise`: drift Jacobian J and per-step noise covariance Q of each optimizer;
+- :mod:`.lna`: the linear-noise approximation Cov z_n ≈ γP(nγ), Ṗ = JP + PJᵀ + Q;
+- :mod:`.sde`: SDE paths (first order and the second-order modified equation), numba kernels;
+- :mod:`.scaling`: scaling rules (SGD linear, Adam square root) derived from the LNA;
+- :mod:`.correlated`: a quadratic with correlated Gaussian gradient noise.
+"""
+
+from .correlated import CorrelatedQuadratic
+from .lna import LinearNoise, linear_noise
+from .moments import GradientMoments, gradient_moments
+from .noise import NoiseModel, noise_model
+
+__all__ = ["CorrelatedQuadratic", "GradientMoments", "gradient_moments", "NoiseModel",
+           "noise_model", "LinearNoise", "linear_noise"]

@@ -1,0 +1,134 @@
+r"""A quadratic with correlated Gaussian gradient noise (the setting of Callisti et al. 2025).
+
+f(x, ξ) = ½ xᵀAx + xᵀLξ with ξ ~ N(0, I_d), A symmetric positive definite and L (d, d), so
+
+    F(x) = ½ xᵀAx,   ∇F(x) = Ax,   g = Ax + Lξ ~ N(Ax, Σ),  Σ = LLᵀ,
+    S(x) = (Ax)² + diag Σ,   𝒮 = {0}.
+
+The default is A = [[1, .5], [.5, 1]] with noise N(0, A²) (L = A). Adam is coordinatewise, so
+this problem is not a rotation of :class:`~adam_ode.StochasticQuadratic`: the noise couples the
+coordinates through Cov(g_i, g_j²) and Cov(g_i², g_j²).
+
+(Lives with the fluctuation models because it is their test problem; it follows the problem
+protocol of :mod:`adam_ode.problems.base` and could move to :mod:`adam_ode.problems`.)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .._validation import ParameterError
+from ..problems.base import Problem, evaluator, register_problem
+
+__all__ = ["CorrelatedQuadratic", "CorrelatedQuadraticData", "DEFAULT_A"]
+
+DEFAULT_A = ((1.0, 0.5), (0.5, 1.0))
+
+
+class CorrelatedQuadraticData(NamedTuple):
+    """Kernel data: A (d, d) and the noise factor L (d, d)."""
+
+    A: np.ndarray
+    L: np.ndarray
+
+
+@register_problem
+class CorrelatedQuadratic(Problem):
+    r"""F(x) = ½ xᵀAx with gradient noise Lξ, ξ ~ N(0, I) (see the module docstring).
+
+    Parameters
+    ----------
+    A : array (d, d), symmetric positive definite
+        Hessian. Default [[1, .5], [.5, 1]].
+    L : array (d, d), optional
+        Noise factor, Cov(g) = LLᵀ. Default ``A`` (noise N(0, A²)).
+    """
+
+    name = "correlated-quadratic"
+    data_class = CorrelatedQuadraticData
+
+    def __init__(self, A=DEFAULT_A, L=None):
+        A = np.array(A, dtype=float)
+        if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:
+            raise ParameterError(f"A must be a square non-empty matrix, got shape {A.shape}")
+        if not np.allclose(A, A.T, rtol=0.0, atol=1e-14 * np.abs(A).max()):
+            raise ParameterError("A must be symmetric")
+        if np.linalg.eigvalsh(A).min() <= 0:
+            raise ParameterError("A must be positive definite (allowed: eigenvalues in (0, inf))")
+        L = A.copy() if L is None else np.array(L, dtype=float)
+        if L.shape != A.shape or not np.all(np.isfinite(L)):
+            raise ParameterError(f"L must be a finite matrix of shape {A.shape}, got {L.shape}")
+        self.dim = A.shape[0]
+        self.A = np.ascontiguousarray(A)
+        self.L = np.ascontiguousarray(L)
+        self.noise_cov = self.L @ self.L.T
+
+    def F(self, x):
+        x = np.asarray(x, dtype=float)
+        return 0.5 * np.einsum("...i,ij,...j->...", x, self.A, x)
+
+    def grad_F(self, x):
+        return np.asarray(x, dtype=float) @ self.A.T
+
+    def hessian_vector(self, x, u):
+        return np.broadcast_to(np.asarray(u, dtype=float), np.shape(x)) @ self.A.T
+
+    def S(self, x):
+        return self.grad_F(x) ** 2 + np.diag(self.noise_cov)
+
+    def sample_grad(self, x, rng):
+        xi = np.array([rng.standard_normal() for _ in range(self.dim)])
+        return self.A @ np.asarray(x, dtype=float) + self.L @ xi
+
+    def critical_distance(self, x):
+        return np.linalg.norm(np.asarray(x, dtype=float), axis=-1)
+
+    @property
+    def minimizer(self):
+        return np.zeros(self.dim)
+
+    @property
+    def kernel_data(self):
+        return CorrelatedQuadraticData(self.A, self.L)
+
+    def config(self):
+        return {"name": self.name, "A": self.A.tolist(), "L": self.L.tolist()}
+
+
+@evaluator("sample_grad", CorrelatedQuadraticData)
+def _sample_grad(data, x, rng, g):
+    d = x.shape[0]
+    xi = np.empty(d)
+    for j in range(d):
+        xi[j] = rng.standard_normal()
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += data.A[i, j] * x[j] + data.L[i, j] * xi[j]
+        g[i] = acc
+
+
+@evaluator("exact_grad", CorrelatedQuadraticData)
+def _exact_grad(data, x, g):
+    d = x.shape[0]
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += data.A[i, j] * x[j]
+        g[i] = acc
+
+
+@evaluator("critical_distance", CorrelatedQuadraticData)
+def _critical_distance(data, x):
+    acc = 0.0
+    for i in range(x.shape[0]):
+        acc += x[i] * x[i]
+    return math.sqrt(acc)
+
+
+@evaluator("kernel_dim", CorrelatedQuadraticData)
+def _kernel_dim(data, x):
+    return x.shape[0]
