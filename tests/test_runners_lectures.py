@@ -1,0 +1,39 @@
+"""Smoke runs of the lecture experiments (reddi, weight-decay, logistic-regression,
+implicit-bias, minibatch) on small configs, through the CLI, asserting their key numbers."""
+
+import json
+
+import numpy as np
+
+from adam_ode.cli import main
+
+FILES = ("data.npz", "figure.png", "summary.json")
+MAX_NPZ_BYTES = 2 * 2**20
+
+
+def _run(name, tmp_path, *overrides):
+    args = ["run", name, "--out", str(tmp_path), "--quiet", "--workers", "2"]
+    for item in overrides:
+        args += ["--set", item]
+    assert main(args) == 0
+    for f in FILES:
+        assert (tmp_path / f).is_file(), f
+    assert (tmp_path / "data.npz").stat().st_size < MAX_NPZ_BYTES
+    return json.loads((tmp_path / "summary.json").read_text()), np.load(tmp_path / "data.npz")
+
+
+def test_logistic_regression_losses_fall_and_follow_the_limits(tmp_path):
+    res, data = _run("logistic-regression", tmp_path, "epochs=4", "n_runs=4")
+    assert res["problem"]["n"] == 569 and res["problem"]["batch_size"] == 16
+    assert 0.02 < res["F_star"] < 0.03
+    for key, rec in res["optimizers"].items():
+        assert rec["final_loss_median"] < 0.5 * res["F_x0"], (key, rec)
+        assert rec["final_loss_q10"] >= res["F_star"] - 1e-12
+        assert rec["train_accuracy_median"] > 0.95, (key, rec)
+        assert rec["diverged_runs"] == 0
+    # Small steps: RMSProp and Adam sit on their limits within a few per cent of the loss.
+    for key in ("rmsprop", "adam"):
+        rec = res["optimizers"][key]
+        assert abs(rec["final_loss_median"] - rec["limit_final_loss"]) < \
+            0.05 * rec["limit_final_loss"], rec
+    assert data["adam_loss_quantiles"].shape == (3, res["n_steps"] + 1)
