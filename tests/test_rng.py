@@ -163,6 +163,25 @@ def test_montecarlo_convention():
                 np.random.PCG64(run_seed_sequence(seed, run)).state
 
 
+@njit
+def _integers_once(state, n):
+    return R.integers(state, n)
+
+
+@njit
+def _child_once(ent, key, run, state):
+    R.child_state(ent, key, run, state)
+
+
+def test_bad_arguments_raise_in_numba():
+    st = _state(0, 0)
+    with pytest.raises(ValueError):
+        _integers_once(st, 0)
+    ent, key = R.seed_words(0)
+    with pytest.raises(ValueError):
+        _child_once(ent, key, -1, st)
+
+
 def test_seed_words_rejects():
     with pytest.raises(ValueError):
         R.seed_words(np.random.SeedSequence(1, pool_size=8))
@@ -309,9 +328,10 @@ def timing_table(n=1_000_000):
         g = np.random.default_rng(_child(0, 0))
         _bench_ours(st, 10, kind, k)
         _bench_numba(g, 10, kind, k)
-        ours = _best(lambda: _bench_ours(st, n, kind, k)) / n * 1e9
-        theirs = _best(lambda: _bench_numba(g, n, kind, k)) / n * 1e9
-        rows.append(f"{label:20s} rng.py {ours:6.2f} ns/draw   numba Generator {theirs:6.2f} ns/draw")
+        ours = _best(lambda st=st, kind=kind, k=k: _bench_ours(st, n, kind, k)) / n * 1e9
+        theirs = _best(lambda g=g, kind=kind, k=k: _bench_numba(g, n, kind, k)) / n * 1e9
+        rows.append(f"{label:20s} rng.py {ours:6.2f} ns/draw   "
+                    f"numba Generator {theirs:6.2f} ns/draw")
     ent, key = R.seed_words(0)
     states = np.zeros((16, R.STATE_SIZE), dtype=np.uint64)
     _bench_child_state(ent, key, 10, states)

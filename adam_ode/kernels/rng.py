@@ -20,6 +20,12 @@ increment, and the buffered upper half of a 64-bit draw that ``next_uint32`` ret
 (NumPy's ``pcg64_state.has_uint32`` / ``uinteger``). Many runs' states fit in one 2-D array;
 each function takes one row and advances it in place.
 
+:func:`standard_normal`, :func:`integers` and :func:`next_uint32` are inlined into the caller at
+numba-IR level (``inline="always"``): as ordinary calls LLVM does not inline them, and each draw
+then passes the array structure and spills the state (standard_normal 5.2 → 3.0 ns, integers
+15 → 1.2–1.8 ns per draw, numba 0.68). The small ones (next_uint64, next_double) are inlined by
+LLVM anyway.
+
 All uint32 arithmetic is done in uint64 and masked with ``& 0xFFFFFFFF``; every constant is an
 ``np.uint64`` so numba never mixes signed and unsigned operands (which it would type as float64).
 
@@ -35,12 +41,28 @@ import math
 
 import numpy as np
 from numba import njit
-from numba.np.random._constants import (fi_double, ki_double, wi_double, ziggurat_nor_inv_r,
-                                        ziggurat_nor_r)
+from numba.np.random._constants import (
+    fi_double,
+    ki_double,
+    wi_double,
+    ziggurat_nor_inv_r,
+    ziggurat_nor_r,
+)
 
-__all__ = ["STATE_SIZE", "POOL_SIZE", "seed_words", "state_dict", "child_generate_state",
-           "child_state", "pcg64_seed", "next_uint64", "next_uint32", "next_double",
-           "standard_normal", "integers"]
+__all__ = [
+    "POOL_SIZE",
+    "STATE_SIZE",
+    "child_generate_state",
+    "child_state",
+    "integers",
+    "next_double",
+    "next_uint32",
+    "next_uint64",
+    "pcg64_seed",
+    "seed_words",
+    "standard_normal",
+    "state_dict",
+]
 
 STATE_SIZE = 6
 POOL_SIZE = 4
@@ -190,6 +212,8 @@ def child_generate_state(entropy_words, spawn_key_words, run, out_words):
     """``SeedSequence(entropy, spawn_key=key + (run,), pool_size=4).generate_state(4, np.uint64)``
     into ``out_words[0:4]`` (uint64). ``entropy_words``, ``spawn_key_words``: from
     :func:`seed_words`; ``run`` ≥ 0 (int64)."""
+    if run < 0:
+        raise ValueError("run must be >= 0")
     r = np.uint64(run)
     run_lo = r & _M32
     run_hi = r >> _U32
@@ -308,7 +332,7 @@ def next_uint64(state):
     return (v >> rot) | (v << ((_U64 - rot) & _U63))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def next_uint32(state):
     """``pcg64_next32``: the buffered upper half of the last 64-bit draw if any, else the lower
     half of a new one (whose upper half is buffered)."""
@@ -327,7 +351,7 @@ def next_double(state):
     return np.float64(next_uint64(state) >> _U11) * _TWO_M53
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def standard_normal(state):
     """``Generator.standard_normal()``: NumPy's 256-layer ziggurat (``random_standard_normal``),
     with its tail (layer 0) and wedge branches."""
@@ -356,7 +380,7 @@ def standard_normal(state):
                 return x
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lemire32(state, rng):
     """``buffered_bounded_lemire_uint32``: uniform on [0, rng], rng < 2³² − 1."""
     rng_excl = rng + _U1
@@ -370,7 +394,7 @@ def _lemire32(state, rng):
     return m >> _U32
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lemire64(state, rng):
     """``bounded_lemire_uint64``: uniform on [0, rng], rng < 2⁶⁴ − 1."""
     rng_excl = rng + _U1
@@ -382,11 +406,13 @@ def _lemire64(state, rng):
     return hi
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def integers(state, n):
     """``Generator.integers(0, n)`` (int64, endpoint=False) for an int64 n ≥ 1:
     ``random_bounded_uint64_fill`` with Lemire's method (``use_masked=False``); ranges below 2³²
     use the 32-bit path, which draws buffered halves (:func:`next_uint32`)."""
+    if n < 1:
+        raise ValueError("integers(state, n): n must be >= 1")
     rng = np.uint64(n - 1)
     if rng == _U0:
         return np.int64(0)
