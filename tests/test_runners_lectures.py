@@ -37,3 +37,19 @@ def test_logistic_regression_losses_fall_and_follow_the_limits(tmp_path):
         assert abs(rec["final_loss_median"] - rec["limit_final_loss"]) < \
             0.05 * rec["limit_final_loss"], rec
     assert data["adam_loss_quantiles"].shape == (3, res["n_steps"] + 1)
+
+
+def test_reddi_adam_fails_amsgrad_converges_and_the_ode_regime_converges(tmp_path):
+    res, data = _run("reddi", tmp_path, "T_online=1500", "map_points=8",
+                     "gammas=[0.3, 0.01]", "n_runs=20", "T=20.0")
+    on = res["online"]
+    assert on["beta2"] == 0.1
+    assert on["adam_final_x"] > 0.99 and on["amsgrad_final_x"] < -0.98, on
+    assert res["map"]["adam_fails_at_beta2_1_over_1_plus_C2"]
+    assert 0 < res["map"]["fraction_adam_ends_positive"] < 0.5
+    runs = {r["gamma"]: r for r in res["stochastic"]["runs"]}
+    # Large step (beta2 = 0.7): Adam stays away from -1; small step (beta2 = 0.99): converges.
+    assert runs[0.3]["final_x_mean"] > 0 and runs[0.3]["fraction_converged"] < 0.3
+    assert runs[0.01]["fraction_converged"] == 1.0
+    assert runs[0.01]["sup_mean_path_minus_ode"] < 0.3 < runs[0.3]["sup_mean_path_minus_ode"]
+    assert abs(res["stochastic"]["ode_time_to_optimum"] - 6.245) < 0.01
