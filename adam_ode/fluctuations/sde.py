@@ -1,0 +1,309 @@
+r"""SDE paths of Adam: the first-order SDE and the second-order modified equation (numba).
+
+First order (the diffusion limit behind the LNA):
+
+    dZ = h(t, Z) dt + √γ Σ(t, Z) dW,   ΣΣᵀ = Q (Adam's Q of :mod:`.noise`: noise in (m, v) only).
+
+Second order (the modified equation, derived in paper_notes.md "Fluctuations"): the drift is
+h + γh₁ with h₁ chosen so that one SDE step of length γ matches the first two moments of one
+discrete step to O(γ³). By Itô–Taylor, an SDE step has mean increment γ(h + γh₁) + (γ²/2)Lh +
+O(γ³), Lh = ∂_t h + (∂h/∂z)h (the diffusion part of the generator is O(γ³) here), and second
+moment γ²(hhᵀ + Q) + O(γ³). The discrete step has second moment γ²(hhᵀ + Q) + O(γ³) and mean
+Φ_γ(z) − z + O(γ³), where Φ_γ is the *noise-free* step with ∇F, S in place of g, g² (the noise
+enters x only through m_n, v_n, at order γ·γ² after averaging). Hence
+
+    h + γh₁ = (Φ_γ(t, z) − z)/γ − (γ/2) Lh(t, z),
+
+evaluated as written: Φ_γ exactly, Lh by a central difference of h along (1, h) with step
+:data:`LIE_STEP` (error O(LIE_STEP²)·γ). Only the autonomous limit (``debias=False``) has a
+regular h₁ at t = 0 (with debiasing, Lh has 1/t² terms); order 2 requires ``debias=False``.
+
+Schemes (dt = γ by default):
+
+- order 1: Euler–Maruyama, with (m, v) advanced first and x with the new (m, v) at t + dt
+  (the discrete algorithm's own ordering; regular at the singular t = 0 of eq. 3.3);
+- order 2: Heun's predictor–corrector on the drift with the Euler noise increment in both stages.
+  With noise of size √γ, its weak error is O(dt² + γ dt) (the Heun mean increment reproduces
+  (dt²/2)(∂_t b + Jb + (γ/2)Q:∇²b)), so O(γ²) at dt = γ.
+
+v ≥ 0: after every step v is projected onto [0, ∞) (v ← max(v, 0)). The Gaussian noise of v can
+only cross 0 in the first O(1) steps, when v = O(γ); x then barely moves (m = O(nγ)).
+
+Randomness: path r uses ``default_rng(SeedSequence(seed).spawn(R)[r])`` (2d standard normals per
+step, order 1; the same per Heun step, order 2); paths are split in chunks over a thread pool, so
+results are bit-identical for any number of workers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from .._validation import ParameterError, check_int, check_positive, check_vector
+from ..optimizers import Adam
+from ..problems.base import kernel_data_of
+from .moments import has_kernel_moments, noise_moments
+
+__all__ = ["SDEResult", "simulate_sde", "LIE_STEP", "PIVOT_FLOOR"]
+
+LIE_STEP = 1e-5  # step of the central difference of h along (1, h) in the modified drift
+PIVOT_FLOOR = 1e-300  # Cholesky pivots below this are treated as 0 (rank-deficient Q)
+TASKS_PER_WORKER = 4
+
+
+@dataclass(frozen=True, eq=False)
+class SDEResult:
+    """Paths of the SDE: ``final_state`` (n_paths, 3d), like ``MonteCarloResult``'s."""
+
+    final_state: np.ndarray
+    record: np.ndarray | None
+    record_times: np.ndarray | None
+    dt: float
+    n_steps: int
+    order: int
+    elapsed: float
+    workers: int
+    config: dict = field(default_factory=dict)
+
+    @property
+    def final_x(self) -> np.ndarray:
+        return self.final_state[:, :self.final_state.shape[1] // 3]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _bias(rate, t, debias):
+    if not debias:
+        return 1.0
+    return -math.expm1(-rate * t)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _field(t, z, out, mu, s, a, b, eps, debias, d):
+    """h(t, z) of eq. (3.3) / (7.1) into ``out``, given μ = ∇F(x) and S(x)."""
+    c_a = _bias(a, t, debias)
+    c_b = _bias(b, t, debias)
+    for i in range(d):
+        v = max(z[2 * d + i], 0.0)
+        out[i] = -(z[d + i] / c_a) / (eps + math.sqrt(v / c_b))
+        out[d + i] = a * (mu[i] - z[d + i])
+        out[2 * d + i] = b * (s[i] - z[2 * d + i])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _noise_factor(cov, cov_g_g2, cov_g2, a, b, d, L):
+    """Lower Cholesky factor of Q restricted to (m, v): Q = diag(a, b)·Cov(g, g²)·diag(a, b)."""
+    n = 2 * d
+    for i in range(n):
+        for j in range(n):
+            L[i, j] = 0.0
+    for i in range(n):
+        for j in range(i + 1):
+            si = a if i < d else b
+            sj = a if j < d else b
+            ii = i if i < d else i - d
+            jj = j if j < d else j - d
+            if i < d and j < d:
+                q = cov[ii, jj]
+            elif i >= d and j >= d:
+                q = cov_g2[ii, jj]
+            else:
+                q = cov_g_g2[jj, ii] if i >= d else cov_g_g2[ii, jj]
+            acc = si * sj * q
+            for k in range(j):
+                acc -= L[i, k] * L[j, k]
+            if i == j:
+                L[i, i] = math.sqrt(acc) if acc > PIVOT_FLOOR else 0.0
+            else:
+                L[i, j] = acc / L[j, j] if L[j, j] > 0.0 else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _modified_drift(data, t, z, out, work, mu, s, cov, k3, k4, a, b, eps, gamma, d):
+    """(Φ_γ(z) − z)/γ − (γ/2)·Lh (module docstring), autonomous Adam (t unused)."""
+    h = work[0]
+    zp = work[1]
+    hp = work[2]
+    hm = work[3]
+    noise_moments(data, z[:d], mu, s, cov, k3, k4)
+    _field(t, z, h, mu, s, a, b, eps, False, d)
+    # Noise-free discrete step: m, v first, then x with the new m, v (Algorithm 2.1).
+    for i in range(d):
+        m_new = z[d + i] + gamma * h[d + i]
+        v_new = max(z[2 * d + i] + gamma * h[2 * d + i], 0.0)
+        out[i] = -m_new / (eps + math.sqrt(v_new))
+        out[d + i] = h[d + i]
+        out[2 * d + i] = h[2 * d + i]
+    # Lh by a central difference of h along (1, h).
+    scale = 0.0
+    for j in range(3 * d):
+        scale = max(scale, abs(h[j]))
+    delta = LIE_STEP / max(1.0, scale)
+    for j in range(3 * d):
+        zp[j] = z[j] + delta * h[j]
+    noise_moments(data, zp[:d], mu, s, cov, k3, k4)
+    _field(t, zp, hp, mu, s, a, b, eps, False, d)
+    for j in range(3 * d):
+        zp[j] = z[j] - delta * h[j]
+    noise_moments(data, zp[:d], mu, s, cov, k3, k4)
+    _field(t, zp, hm, mu, s, a, b, eps, False, d)
+    for j in range(3 * d):
+        out[j] -= 0.5 * gamma * (hp[j] - hm[j]) / (2.0 * delta)
+    # leave the moments at z for the caller
+    noise_moments(data, z[:d], mu, s, cov, k3, k4)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sde_path(data, a, b, eps, gamma, debias, order, x0, n_steps, dt, rng, record_every,
+             record, final, r):
+    """One SDE path from (x0, 0, 0); writes z(n_steps·dt) into ``final[r]``."""
+    d = x0.shape[0]
+    k = 3 * d
+    z = np.zeros(k)
+    for i in range(d):
+        z[i] = x0[i]
+    mu = np.empty(d)
+    s = np.empty(d)
+    cov = np.empty((d, d))
+    k3 = np.empty((d, d))
+    k4 = np.empty((d, d))
+    L = np.empty((2 * d, 2 * d))
+    normals = np.empty(2 * d)
+    xi = np.empty(2 * d)
+    h = np.empty(k)
+    h2 = np.empty(k)
+    zt = np.empty(k)
+    work = np.empty((4, k))
+    root = math.sqrt(gamma * dt)
+    if record_every > 0:
+        for j in range(k):
+            record[r, 0, j] = z[j]
+    for n in range(n_steps):
+        t = n * dt
+        for j in range(2 * d):
+            normals[j] = rng.standard_normal()
+        if order == 1:
+            noise_moments(data, z[:d], mu, s, cov, k3, k4)
+            _noise_factor(cov, k3, k4, a, b, d, L)
+            for j in range(2 * d):
+                acc = 0.0
+                for l in range(j + 1):
+                    acc += L[j, l] * normals[l]
+                xi[j] = root * acc
+            for i in range(d):
+                z[d + i] += dt * a * (mu[i] - z[d + i]) + xi[i]
+                z[2 * d + i] = max(z[2 * d + i] + dt * b * (s[i] - z[2 * d + i]) + xi[d + i],
+                                   0.0)
+            c_a = _bias(a, t + dt, debias)
+            c_b = _bias(b, t + dt, debias)
+            for i in range(d):
+                z[i] -= dt * (z[d + i] / c_a) / (eps + math.sqrt(z[2 * d + i] / c_b))
+        else:
+            _modified_drift(data, t, z, h, work, mu, s, cov, k3, k4, a, b, eps, gamma, d)
+            _noise_factor(cov, k3, k4, a, b, d, L)
+            for j in range(2 * d):
+                acc = 0.0
+                for l in range(j + 1):
+                    acc += L[j, l] * normals[l]
+                xi[j] = root * acc
+            for j in range(k):
+                zt[j] = z[j] + dt * h[j] + (xi[j - d] if j >= d else 0.0)
+            for i in range(d):
+                zt[2 * d + i] = max(zt[2 * d + i], 0.0)
+            _modified_drift(data, t + dt, zt, h2, work, mu, s, cov, k3, k4, a, b, eps, gamma,
+                            d)
+            for j in range(k):
+                z[j] += 0.5 * dt * (h[j] + h2[j]) + (xi[j - d] if j >= d else 0.0)
+            for i in range(d):
+                if z[2 * d + i] < 0.0:
+                    z[2 * d + i] = 0.0
+        if record_every > 0 and (n + 1) % record_every == 0:
+            row = (n + 1) // record_every
+            for j in range(k):
+                record[r, row, j] = z[j]
+    for j in range(k):
+        final[r, j] = z[j]
+
+
+def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: int = 1,
+                 dt: float | None = None, *, record_every: int = 0,
+                 workers: int | None = None) -> SDEResult:
+    r"""Paths of Adam's SDE (order 1) or of its second-order modified equation (order 2).
+
+    Parameters
+    ----------
+    problem : Problem
+        A problem with numba noise moments (LinearRegression2D, StochasticQuadratic,
+        DoubleWell, CorrelatedQuadratic).
+    optimizer : Adam
+        γ, a, b, ε, debias (order 2 needs ``debias=False``).
+    x0 : array (d,)
+    T : float > 0
+        Horizon in t = nγ; the number of steps is round(T/dt).
+    n_paths : int ≥ 1
+    seed : int ≥ 0 or SeedSequence
+        Path r draws from ``default_rng(SeedSequence(seed).spawn(n_paths)[r])``.
+    order : 1 or 2
+    dt : float, optional
+        Time step (default γ).
+    record_every : int ≥ 0
+        Store Z every ``record_every`` steps.
+    workers : int, optional
+        Threads (default ``os.cpu_count()``); the results do not depend on it.
+    """
+    if type(optimizer) is not Adam:
+        raise ParameterError(f"simulate_sde supports Adam records, got {type(optimizer).__name__}")
+    if not has_kernel_moments(problem):
+        raise ParameterError(f"simulate_sde has no numba noise moments for "
+                             f"{type(problem).__name__}")
+    if order not in (1, 2):
+        raise ParameterError(f"order must be 1 or 2, got {order!r}")
+    if order == 2 and optimizer.debias:
+        raise ParameterError("order = 2 (the modified equation) is derived for the autonomous "
+                             "limit: use Adam(..., debias=False)")
+    data = kernel_data_of(problem)
+    x0 = check_vector("x0", x0, problem.dim)
+    T = check_positive("T", T)
+    n_paths = check_int("n_paths", n_paths, 1)
+    gamma = float(optimizer.gamma)
+    dt = gamma if dt is None else check_positive("dt", dt)
+    n_steps = int(round(T / dt))
+    record_every = check_int("record_every", record_every, 0)
+    workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers, 1)
+    root = seed if isinstance(seed, np.random.SeedSequence) else \
+        np.random.SeedSequence(check_int("seed", seed, 0))
+    k = 3 * problem.dim
+    final = np.empty((n_paths, k))
+    n_rec = n_steps // record_every + 1 if record_every > 0 else 0
+    record = np.empty((n_paths, n_rec, k)) if record_every > 0 else np.zeros((1, 0, k))
+    args = (data, float(optimizer.a), float(optimizer.b), float(optimizer.eps), gamma,
+            bool(optimizer.debias), int(order), x0, n_steps, float(dt))
+
+    def run_chunk(lo, hi):
+        for r in range(lo, hi):
+            rng = np.random.default_rng(np.random.SeedSequence(
+                root.entropy, spawn_key=root.spawn_key + (r,), pool_size=root.pool_size))
+            sde_path(*args, rng, record_every, record, final, r)
+
+    start = time.perf_counter()
+    n_chunks = min(n_paths, workers * TASKS_PER_WORKER)
+    edges = np.linspace(0, n_paths, n_chunks + 1).astype(int)
+    if workers == 1:
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            run_chunk(lo, hi)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for f in [pool.submit(run_chunk, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]:
+                f.result()
+    elapsed = time.perf_counter() - start
+    config = {"problem": problem.config(), "optimizer": optimizer.config(), "x0": x0.tolist(),
+              "T": T, "n_paths": n_paths, "order": order, "dt": dt, "n_steps": n_steps,
+              "seed": {"entropy": root.entropy, "spawn_key": list(root.spawn_key)}}
+    return SDEResult(final, record if record_every > 0 else None,
+                     np.arange(n_rec) * record_every * dt if record_every > 0 else None,
+                     dt, n_steps, order, elapsed, workers, config)
