@@ -35,6 +35,7 @@ from .montecarlo import (DivergenceWarning, MonteCarloResult, limit_reference, m
 from .problems import (PROBLEMS, DoubleWell, LeastSquares, LinearRegression2D, Problem,
                        StochasticQuadratic, make_problem)
 from .state import initial_state, pack, unpack
+from .fluctuations import linear_noise, scale_hyperparameters, simulate_sde
 from .datasets import load_dataset
 from .problems.custom import CustomProblem
 from .problems.logistic_regression import LogisticRegression
@@ -107,4 +108,7 @@ __all__ = [
     "load_dataset",
     "sweep",
     "SweepTable",
+    "linear_noise",
+    "simulate_sde",
+    "scale_hyperparameters",
 ]

@@ -12,6 +12,9 @@ from .correlated import CorrelatedQuadratic
 from .lna import LinearNoise, linear_noise
 from .moments import GradientMoments, gradient_moments
 from .noise import NoiseModel, noise_model
+from .scaling import ScaledHyperparameters, scale_hyperparameters
+from .sde import SDEResult, simulate_sde
 
 __all__ = ["CorrelatedQuadratic", "GradientMoments", "gradient_moments", "NoiseModel",
-           "noise_model", "LinearNoise", "linear_noise"]
+           "noise_model", "LinearNoise", "linear_noise", "SDEResult", "simulate_sde",
+           "ScaledHyperparameters", "scale_hyperparameters"]

@@ -1,0 +1,82 @@
+r"""Scaling rules: hyperparameters that keep the limit and the fluctuation level when B → κB.
+
+Derived from the limit and the LNA (paper_notes.md, "Fluctuations"). With a batch of B
+independent gradients, Cov(g) = C₁/B and, at a minimizer, S(x*) = C₁(x*)/B.
+
+- **SGD, linear rule** (γ → κγ, B → κB, n → n/κ, same t = nγ): the gradient flow does not
+  depend on γ and the LNA covariance γP, with P ∝ C (Ṗ = −HP − PH + C), depends on γ/B only.
+- **Adam / RMSProp, square-root rule** (Malladi et al. 2022): γ → √κγ, 1 − α → κ(1 − α),
+  1 − β → κ(1 − β), ε → ε/√κ, n → n/κ (the same number of samples). In the model's variables:
+  a → √κa, b → √κb and the limit time t' = n'γ' = t/√κ. If S is dominated by the noise (as at
+  x*, exactly), v' = v/κ and the Adam ODE in t' with (√κa, √κb, ε/√κ) is the ODE in t with
+  (a, b, ε); the stationary LNA variance γC/(2hD) (closed form, separable case) is unchanged:
+  √κγ·(C/κ)/(2h·D/√κ) = γC/(2hD). Away from x*, the ∇F² part of S breaks the invariance at
+  order ∇F²/(C/B) (the rule is approximate in the transient).
+- **Momentum SGD, linear rule**: γ → κγ, 1 − α → κ(1 − α), i.e. a unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .._validation import ParameterError, check_int, check_positive
+from ..optimizers import SGD, Adam, MomentumSGD, RMSProp
+
+__all__ = ["ScaledHyperparameters", "scale_hyperparameters", "RULES"]
+
+RULES = ("sqrt", "linear")
+
+
+@dataclass(frozen=True)
+class ScaledHyperparameters:
+    """The scaled record and batch size; run ``steps_factor``·n steps to reach the same point
+    (t in the scaled record's own time is ``time_factor``·t)."""
+
+    optimizer: object
+    batch_size: int
+    steps_factor: float
+    time_factor: float
+    rule: str
+
+
+def scale_hyperparameters(optimizer, batch_size: int, factor: float,
+                          rule: str = "sqrt") -> ScaledHyperparameters:
+    """Hyperparameters for batch size ``factor``·``batch_size`` (see the module docstring).
+
+    Parameters
+    ----------
+    optimizer : SGD, MomentumSGD, RMSProp or Adam record
+    batch_size : int ≥ 1
+    factor : float > 0
+        κ; κ·B must be an integer.
+    rule : "sqrt" (Adam, RMSProp) or "linear" (SGD, momentum SGD; for Adam: γ → κγ with a, b,
+        ε fixed, which keeps the limit but not the fluctuations, for comparison)
+    """
+    B = check_int("batch_size", batch_size, 1)
+    kappa = check_positive("factor", factor)
+    new_B = kappa * B
+    if abs(new_B - round(new_B)) > 1e-9:
+        raise ParameterError(f"factor * batch_size must be an integer, got {new_B:g}")
+    if rule not in RULES:
+        raise ParameterError(f"rule must be one of {RULES}, got {rule!r}")
+    g = optimizer.gamma
+    if rule == "linear":
+        if isinstance(optimizer, (SGD, MomentumSGD, Adam, RMSProp)):
+            # 1 − α → κ(1 − α) with γ → κγ keeps a (and b) fixed.
+            new = optimizer.replace(gamma=kappa * g)
+        else:
+            raise ParameterError(f"no scaling rule for {type(optimizer).__name__}")
+        return ScaledHyperparameters(new, int(round(new_B)), 1.0 / kappa, 1.0, rule)
+    if isinstance(optimizer, Adam):
+        r = math.sqrt(kappa)
+        new = optimizer.replace(gamma=r * g, a=r * optimizer.a, b=r * optimizer.b,
+                                eps=optimizer.eps / r)
+    elif isinstance(optimizer, RMSProp):
+        r = math.sqrt(kappa)
+        new = optimizer.replace(gamma=r * g, b=r * optimizer.b, eps=optimizer.eps / r)
+    else:
+        raise ParameterError(f"the square-root rule applies to adaptive methods (Adam, RMSProp);"
+                             f" use rule='linear' for {type(optimizer).__name__}")
+    return ScaledHyperparameters(new, int(round(new_B)), 1.0 / kappa, 1.0 / math.sqrt(kappa),
+                                 rule)
