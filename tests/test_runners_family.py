@@ -48,3 +48,22 @@ def test_family_orders_and_distances(tmp_path):
     assert recs["adamax"]["sup_distance_median"] > 0.3
     assert recs["nesterov"]["n_steps"] == 800 and recs["adagrad"]["n_steps"] == 1250
     assert data["sgd_paths"].shape[0] == 3
+
+
+# -- nesterov ------------------------------------------------------------------------------------
+
+def test_nesterov_rates_and_bounds(tmp_path):
+    res, data = _run("nesterov", tmp_path, {"flat_d": 60, "flat_n_steps": 3000,
+                                            "flat_gd_window": [100, 3000],
+                                            "flat_nesterov_window": [10, 300],
+                                            "flat_ode_k_max": 300})
+    assert res["bounds_hold"], res
+    assert abs(res["slope_gd"] + 1.0) < 0.12, f"gradient descent slope {res['slope_gd']:.3f}"
+    assert res["slope_nesterov"] < -1.75, f"Nesterov slope {res['slope_nesterov']:.3f}"
+    assert res["slope_nesterov"] < res["slope_gd"] - 0.7
+    # Seed 002's function: geometric decay, far steeper than any power law on k <= 10.
+    for key in ("gd", "sbc", "thm5"):
+        assert res["seed_function"][key]["slope"] < -3.0, res["seed_function"][key]
+    # Gradient descent at eta = 1/L solves the x-coordinate in one step: F_k = F(y0) / 4**k.
+    np.testing.assert_allclose(data["seed_F_gd"][1:6], 0.5 * 0.25 ** np.arange(1, 6), rtol=1e-12,
+                               atol=0)
