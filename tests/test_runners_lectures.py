@@ -56,11 +56,11 @@ def test_reddi_adam_fails_amsgrad_converges_and_the_ode_regime_converges(tmp_pat
 
 
 def test_weight_decay_rest_points_differ_and_each_method_finds_its_own(tmp_path):
-    res, data = _run("weight-decay", tmp_path, "T=40.0", "gamma=0.01", "n_runs=4")
+    res, data = _run("weight-decay", tmp_path, "T=100.0", "gamma=0.01", "n_runs=4")
     rp = res["rest_points"]
     # Decoupled decay is not L2: on this ill-conditioned problem the rest points are far apart.
     assert rp["relative_distance"] > 1.0, rp
-    assert res["hessian_condition_number_at_x_l2"] > 100
+    assert res["gram_condition_number"] > 1e3
     assert rp["x_adamw"]["F"] < rp["x_l2"]["F"]  # AdamW shrinks less, so fits F better here
     l2, w = res["runs"]["adam_l2"], res["runs"]["adamw"]
     assert l2["ode_end_distance_to_own_rest_point"] < 1e-6

@@ -69,7 +69,8 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     hess = penalised._hessian(x_l2)
     summary = {
         "problem": plain.config(), "weight_decay": lam,
-        "hessian_condition_number_at_x_l2": float(np.linalg.cond(hess)),
+        "gram_condition_number": float(np.linalg.cond(plain.A.T @ plain.A)),
+        "penalised_hessian_condition_number_at_x_l2": float(np.linalg.cond(hess)),
         "rest_points": {
             "x_l2": {"norm": float(np.linalg.norm(x_l2)), "F": float(plain.F(x_l2)),
                      "F_penalised": float(penalised.F(x_l2)), "accuracy": acc(x_l2)},
