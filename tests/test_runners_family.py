@@ -67,3 +67,24 @@ def test_nesterov_rates_and_bounds(tmp_path):
     # Gradient descent at eta = 1/L solves the x-coordinate in one step: F_k = F(y0) / 4**k.
     np.testing.assert_allclose(data["seed_F_gd"][1:6], 0.5 * 0.25 ** np.arange(1, 6), rtol=1e-12,
                                atol=0)
+
+
+# -- adagrad-rmsprop -----------------------------------------------------------------------------
+
+def test_adagrad_accumulator_grows_rmsprop_settles(tmp_path):
+    res, data = _run("adagrad-rmsprop", tmp_path, {"n_steps": 20000, "n_runs": 3,
+                                                    "record_every": 20,
+                                                    "growth_window": [4000, 20000]})
+    assert abs(res["growth_exponent_median"] - 1.0) < 0.1, res["growth_exponents"]
+    assert abs(res["rmsprop_v_over_S_star"] - 1.0) < 0.15, res["rmsprop_v_over_S_star"]
+    assert data["adagrad_w_norm"][:, -1].min() > 10 * data["rmsprop_v_norm"][:, -1].max()
+    demo = res["demo"]
+    # AdaGrad's first step is -gamma*g/(|g| + eps): -gamma*sign(grad f) to ~eps/|g|.
+    for start, step in zip(demo["starts"], demo["first_step"]):
+        np.testing.assert_allclose(step, -demo["adagrad"]["gamma"] * np.sign(start), rtol=1e-9,
+                                   atol=0)
+    # Both paths and limits head to the minimizer: F decreases along the 10 steps.
+    for i in range(len(demo["starts"])):
+        path = data[f"demo_path_{i}"]
+        F = path[:, 0] ** 2 + 3 * path[:, 1] ** 2
+        assert np.all(np.diff(F) < 0)
