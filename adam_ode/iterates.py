@@ -20,6 +20,7 @@ import numpy as np
 from ._validation import DivergenceWarning, check_int, check_vector
 from .kernels.simulate import DIVERGENCE_BOUND, NO_REFERENCE, kernel_inputs, kernels_for
 from .optimizers import (SGD, Adam, AdamDecreasing, MomentumSGD, Optimizer, RMSProp)
+from .streams import root_state
 
 __all__ = [
     "Optimizer",
@@ -72,8 +73,13 @@ def run_optimizer(problem, optimizer: Optimizer, x0, n_steps: int, seed, *,
     data, hyper = kernel_inputs(problem, optimizer)
     x0 = check_vector("x0", x0, problem.dim)
     n_steps = check_int("n_steps", n_steps, 0)
-    rng = as_generator(seed)
     simulate, _ = kernels_for(problem)
+    if isinstance(seed, np.random.Generator) or not type(problem).kernel_cacheable:
+        rng = as_generator(seed)  # a caller's Generator is advanced, as documented
+    else:
+        if not isinstance(seed, np.random.SeedSequence):
+            seed = check_int("seed", seed, 0)
+        rng = root_state(seed)  # the same bits as default_rng(seed), generated in the kernel
     width = optimizer.n_slots * problem.dim
     path = np.empty((1, n_steps + 1, width))
     final = np.empty((1, width))

@@ -30,10 +30,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import interrupt
 from ._validation import (DivergenceWarning, ParameterError, check_int, check_nonnegative,
                           check_positive, check_vector)
 from .integrate import solve_limit, solve_ode
-from .kernels.simulate import DIVERGENCE_BOUND, kernel_inputs, kernels_for
+from .kernels.simulate import (DIVERGENCE_BOUND, kernel_inputs, kernels_for, simulate_chunk,
+                               simulate_chunk_pairs)
+from .streams import seed_words
 from .optimizers import Adam, Optimizer
 
 __all__ = [
@@ -48,7 +51,10 @@ __all__ = [
     "run_seed_sequence",
 ]
 
-TASKS_PER_WORKER = 4  # chunks per worker: load balance vs per-task Python overhead
+TASKS_PER_WORKER = 4  # chunks per worker at least: load balance vs per-task Python overhead
+# At most this many run·steps per chunk (~0.1 s of kernel time): the progress bar advances and
+# Ctrl-C is seen (adam_ode.interrupt) between chunks, whatever the size of the Monte Carlo.
+CHUNK_RUN_STEPS = 4_000_000
 MAX_RECORD_BYTES = 2**31  # refuse recordings above 2 GiB (ask for a larger record_every)
 HORIZON_SLACK = 1e-12  # relative slack in N = floor(T/γ): T = Nγ must not lose its last step
 
@@ -327,7 +333,21 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     # chains); everything else, and an odd run left over, one at a time.
     pairs = optimizer.kernel_pairs and problem.kernel_pairs
 
+    cacheable = type(problem).kernel_cacheable
+    if cacheable:
+        # One kernel call per chunk; the runs' streams are generated inside it (adam_ode.streams).
+        entropy_words, spawn_words = seed_words(root)
+        chunk_kernel = simulate_chunk_pairs if pairs else simulate_chunk
+
     def run_chunk(lo: int, hi: int) -> int:
+        if interrupt.requested():  # queued chunks after Ctrl-C: nothing more to compute
+            return 0
+        if cacheable:
+            chunk_kernel(data, hyper, x0, noise, n_steps, entropy_words, spawn_words, lo, hi, ref,
+                         delta_k, track_grad, burn_in, record_every, record, final, bound, sup,
+                         grad_avg, outside, div_step)
+            return hi - lo
+        # Problems made of user numba functions: one Generator per run, uncached kernels.
         r = lo
         if pairs:
             while r + 1 < hi:
@@ -344,23 +364,28 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
         return hi - lo
 
     start = time.perf_counter()
-    n_chunks = min(n_runs, workers * TASKS_PER_WORKER)
-    # Even chunk edges, so that paired kernels (simulate_pair) find partners inside each chunk.
-    edges = (2 * np.round(np.linspace(0, n_runs, n_chunks + 1) / 2)).astype(int)
-    edges[-1] = n_runs
-    chunks = [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+    chunks = _chunks(n_runs, n_steps, workers)
     if workers == 1:
         for lo, hi in chunks:
+            interrupt.check()
             done = run_chunk(lo, hi)
             if progress is not None:
                 progress(done)
+        interrupt.check()
     else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
             futures = [pool.submit(run_chunk, lo, hi) for lo, hi in chunks]
             for fut in as_completed(futures):
                 done = fut.result()
+                interrupt.check()
                 if progress is not None:
                     progress(done)
+        except BaseException:
+            # Ctrl-C (or an error): drop the queued chunks instead of waiting for them.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     elapsed = time.perf_counter() - start
 
     result = MonteCarloResult(
@@ -387,6 +412,17 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
         warnings.warn(f"{int(result.diverged.sum())} of {n_runs} runs of {optimizer.name} "
                       f"diverged: {shown}{more}", DivergenceWarning, stacklevel=2)
     return result
+
+
+def _chunks(n_runs: int, n_steps: int, workers: int) -> list:
+    """Contiguous run ranges: at least TASKS_PER_WORKER per worker and at most CHUNK_RUN_STEPS
+    run·steps each; even edges, so that paired kernels (simulate_pair) find partners inside each
+    chunk. The split never changes the results (one random stream per run)."""
+    by_size = -(-n_runs * max(n_steps, 1) // CHUNK_RUN_STEPS)
+    n_chunks = max(1, min(max(workers * TASKS_PER_WORKER, by_size), -(-n_runs // 2)))
+    edges = (2 * np.round(np.linspace(0, n_runs, n_chunks + 1) / 2)).astype(int)
+    edges[-1] = n_runs
+    return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 
 def monte_carlo_adam(problem, x0, gamma, a, b, eps, n_steps, n_runs, seed, debias=True,

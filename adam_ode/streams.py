@@ -1,4 +1,5 @@
-r"""NumPy's per-run random streams generated inside numba, bit for bit.
+r"""Random streams: NumPy's per-run streams generated inside numba, bit for bit, and the draws
+the problems' numba samplers make.
 
 Run r of a Monte Carlo draws from ``np.random.default_rng(np.random.SeedSequence(entropy,
 spawn_key=root_spawn_key + (r,), pool_size=4))``. Building that Generator in Python and unboxing
@@ -29,7 +30,11 @@ LLVM anyway.
 All uint32 arithmetic is done in uint64 and masked with ``& 0xFFFFFFFF``; every constant is an
 ``np.uint64`` so numba never mixes signed and unsigned operands (which it would type as float64).
 
-API (numba): :func:`child_state`, :func:`child_generate_state`, :func:`pcg64_seed`,
+The problems' samplers draw through :func:`uniform`, :func:`normal` and :func:`integer`, which
+accept either a state row (the Monte Carlo kernels) or a numba ``np.random.Generator`` (paths run
+from a caller's Generator, and problems made of user numba functions): the same bits either way.
+
+API (numba): :func:`uniform`, :func:`normal`, :func:`integer`, :func:`child_state`, :func:`child_generate_state`, :func:`pcg64_seed`,
 :func:`next_uint64`, :func:`next_uint32`, :func:`next_double` (``Generator.random()``),
 :func:`standard_normal` (``Generator.standard_normal()``), :func:`integers`
 (``Generator.integers(0, n)``, int64). Python: :func:`seed_words`, :func:`state_dict`.
@@ -40,7 +45,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 from numba.np.random._constants import (
     fi_double,
     ki_double,
@@ -50,6 +56,10 @@ from numba.np.random._constants import (
 )
 
 __all__ = [
+    "uniform",
+    "normal",
+    "integer",
+    "root_state",
     "POOL_SIZE",
     "STATE_SIZE",
     "child_generate_state",
@@ -421,3 +431,62 @@ def integers(state, n):
             return np.int64(next_uint32(state))
         return np.int64(_lemire32(state, rng))
     return np.int64(_lemire64(state, rng))
+
+
+# ------------------------------------------------------------------------------------------------
+# The draws of the problems' samplers: a state row or a numba Generator.
+# ------------------------------------------------------------------------------------------------
+
+def uniform(rng):
+    """``Generator.random()``: a float64 in [0, 1) (numba kernels only)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+def normal(rng):
+    """``Generator.standard_normal()`` (numba kernels only)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+def integer(rng, n):
+    """``Generator.integers(0, n)`` (numba kernels only)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+def _is_state_row(rng):
+    return isinstance(rng, types.Array) and rng.dtype == types.uint64 and rng.ndim == 1
+
+
+@overload(uniform, inline="always")
+def _uniform(rng):
+    if _is_state_row(rng):
+        return lambda rng: next_double(rng)
+    if isinstance(rng, types.NumPyRandomGeneratorType):
+        return lambda rng: rng.random()
+    return None
+
+
+@overload(normal, inline="always")
+def _normal(rng):
+    if _is_state_row(rng):
+        return lambda rng: standard_normal(rng)
+    if isinstance(rng, types.NumPyRandomGeneratorType):
+        return lambda rng: rng.standard_normal()
+    return None
+
+
+@overload(integer, inline="always")
+def _integer(rng, n):
+    if _is_state_row(rng):
+        return lambda rng, n: integers(rng, n)
+    if isinstance(rng, types.NumPyRandomGeneratorType):
+        return lambda rng, n: rng.integers(0, n)
+    return None
+
+
+def root_state(seed) -> np.ndarray:
+    """The state row of ``np.random.default_rng(seed)`` for an int ≥ 0 or a SeedSequence (the
+    stream of a single path): PCG64 seeded from ``SeedSequence.generate_state(4, uint64)``."""
+    sequence = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    state = np.zeros(STATE_SIZE, dtype=np.uint64)
+    pcg64_seed(sequence.generate_state(4, np.uint64), state)
+    return state

@@ -235,12 +235,12 @@ def test_pair_kernel_on_disk_cache_hits_in_a_new_process():
     monte_carlo(LinearRegression2D(), Adam(0.01, 1.0, 2.0, 1e-8), [0.0, 0.0], 5, 8, 0, workers=1)
     code = ("from adam_ode import LinearRegression2D\n"
             "from adam_ode.iterates import Adam\n"
-            "from adam_ode.kernels.simulate import simulate_pair\n"
+            "from adam_ode.kernels.simulate import simulate_chunk_pairs\n"
             "from adam_ode.montecarlo import monte_carlo\n"
             "monte_carlo(LinearRegression2D(), Adam(0.01, 1.0, 2.0, 1e-8), [0.0, 0.0], 5, 8, 0,"
             " workers=1)\n"
-            "print(sum(simulate_pair.stats.cache_hits.values()), "
-            "sum(simulate_pair.stats.cache_misses.values()))\n")
+            "print(sum(simulate_chunk_pairs.stats.cache_hits.values()), "
+            "sum(simulate_chunk_pairs.stats.cache_misses.values()))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=300)
     hits, misses = map(int, out.stdout.split())

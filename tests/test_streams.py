@@ -1,4 +1,4 @@
-"""adam_ode.kernels.rng: NumPy's per-run streams (SeedSequence child → PCG64 → Generator
+"""adam_ode.streams: NumPy's per-run streams (SeedSequence child → PCG64 → Generator
 draws) generated in numba, compared bit for bit with NumPy.
 
 Run as a script (``python tests/test_rng.py``) for the timing table alone.
@@ -11,7 +11,7 @@ import pytest
 from numba import njit
 from numpy.testing import assert_array_equal
 
-from adam_ode.kernels import rng as R
+from adam_ode import streams as R
 
 TAIL = 3.6541528853610088  # ziggurat_nor_r: |x| > TAIL only from the tail branch
 

@@ -35,8 +35,9 @@ from .._validation import ParameterError
 from ..optimizers.base import (OPTIMIZERS, Optimizer, coefficients_next, coefficients_start,
                                gradient_point, slot_count, update)
 from ..problems.base import critical_distance, exact_grad, kernel_data_of, kernel_dim, sample_grad
+from ..streams import STATE_SIZE, child_state
 
-__all__ = ["simulate", "simulate_pair", "kernels_for", "kernel_inputs", "evaluate_problem",
+__all__ = ["simulate", "simulate_pair", "simulate_chunk", "simulate_chunk_pairs", "kernels_for", "kernel_inputs", "evaluate_problem",
            "sampling_only",
            "ceiling_loop",
            "DIVERGENCE_BOUND", "NO_REFERENCE", "empty_record"]
@@ -91,8 +92,9 @@ def simulate(data, hyper, x0, noise, n_steps, rng, reference, delta, track_grad,
         Stochastic gradients (``sample_grad``) or exact ones (``exact_grad``, no draws).
     n_steps : int
         Number of iterations n.
-    rng : np.random.Generator
-        This run's random stream (never shared between threads).
+    rng : uint64[:] or np.random.Generator
+        This run's random stream (never shared between threads): a state row of
+        :mod:`adam_ode.streams` (the Monte Carlo chunks) or a numba Generator (same bits).
     reference : float64[:, :]
         Reference path, row k at step k (k = 0..N), of width d (compare x) or n_slots·d
         (compare the whole state); shape (0, 0) for none. sup_{k ≤ min(N, n_steps)}.
@@ -284,6 +286,51 @@ def simulate_pair(data, hyper, x0, noise, n_steps, rng_a, rng_b, reference, delt
     result_b = _finish(state_b, reference, delta, track_grad, n_steps, burn_in, record_every,
                        record, final, run_b, sup_b, grad_sum_b, outside_b, div_b)
     return result_a, result_b
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def simulate_chunk(data, hyper, x0, noise, n_steps, entropy_words, spawn_words, lo, hi,
+                   reference, delta, track_grad, burn_in, record_every, record, final, bound,
+                   sup, grad_avg, outside, div_step):
+    """Runs ``lo … hi − 1`` of a Monte Carlo in one call, each with its own stream.
+
+    Run r draws from the child r of the root SeedSequence given by its words
+    (:func:`adam_ode.streams.seed_words`), generated here bit for bit as NumPy would
+    (:func:`adam_ode.streams.child_state`): no Python object per run, so one call costs one
+    dispatch whatever the number of runs. The other arguments are those of :func:`simulate`;
+    run r's statistics go to ``sup[r]``, ``grad_avg[r]``, ``outside[r]``, ``div_step[r]``.
+    """
+    stream = np.zeros(STATE_SIZE, dtype=np.uint64)
+    for r in range(lo, hi):
+        child_state(entropy_words, spawn_words, r, stream)
+        sup[r], grad_avg[r], outside[r], div_step[r] = simulate(
+            data, hyper, x0, noise, n_steps, stream, reference, delta, track_grad, burn_in,
+            record_every, record, final, r, bound)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def simulate_chunk_pairs(data, hyper, x0, noise, n_steps, entropy_words, spawn_words, lo, hi,
+                         reference, delta, track_grad, burn_in, record_every, record, final,
+                         bound, sup, grad_avg, outside, div_step):
+    """:func:`simulate_chunk` with runs (r, r + 1) advanced together (:func:`simulate_pair`);
+    an odd run left over runs alone. Same results, bit for bit."""
+    stream_a = np.zeros(STATE_SIZE, dtype=np.uint64)
+    stream_b = np.zeros(STATE_SIZE, dtype=np.uint64)
+    r = lo
+    while r + 1 < hi:
+        child_state(entropy_words, spawn_words, r, stream_a)
+        child_state(entropy_words, spawn_words, r + 1, stream_b)
+        result_a, result_b = simulate_pair(data, hyper, x0, noise, n_steps, stream_a, stream_b,
+                                           reference, delta, track_grad, burn_in, record_every,
+                                           record, final, r, bound)
+        sup[r], grad_avg[r], outside[r], div_step[r] = result_a
+        sup[r + 1], grad_avg[r + 1], outside[r + 1], div_step[r + 1] = result_b
+        r += 2
+    if r < hi:
+        child_state(entropy_words, spawn_words, r, stream_a)
+        sup[r], grad_avg[r], outside[r], div_step[r] = simulate(
+            data, hyper, x0, noise, n_steps, stream_a, reference, delta, track_grad, burn_in,
+            record_every, record, final, r, bound)
 
 
 _UNCACHED = {}

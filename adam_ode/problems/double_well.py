@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_int, check_nonnegative
+from ..streams import integer, normal, uniform
 from .base import Problem, evaluator, register_problem
 
 __all__ = ["DoubleWell", "DoubleWellData"]
@@ -83,7 +84,7 @@ class DoubleWell(Problem):
 @evaluator("sample_grad", DoubleWellData)
 def _sample_grad(data, x, rng, g):
     for i in range(x.shape[0]):
-        g[i] = x[i] * x[i] * x[i] - x[i] + data.sigma * rng.standard_normal()
+        g[i] = x[i] * x[i] * x[i] - x[i] + data.sigma * normal(rng)
 
 
 @evaluator("exact_grad", DoubleWellData)

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import ParameterError, check_int, check_nonnegative
+from ..streams import integer, normal, uniform
 from .base import Problem, evaluator, register_problem
 
 __all__ = ["LeastSquares", "LeastSquaresData"]
@@ -158,7 +159,7 @@ def _sample_grad(data, x, rng, g):
     for i in range(d):
         g[i] = 0.0
     for _ in range(batch):
-        j = rng.integers(0, n)
+        j = integer(rng, n)
         r = -data.y[j]
         for i in range(d):
             r += data.A[j, i] * x[i]

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_nonnegative, check_open_interval, check_vector
+from ..streams import integer, normal, uniform
 from .base import Problem, evaluator, register_problem
 
 __all__ = ["LinearRegression2D", "LinearRegression2DData"]
@@ -97,8 +98,8 @@ class LinearRegression2D(Problem):
 
 @evaluator("sample_grad", LinearRegression2DData)
 def _sample_grad(data, x, rng, g):
-    X = 1.0 if rng.random() < data.p else 0.0
-    r = X * (x[0] - data.x1) + (1.0 - X) * (x[1] - data.x2) - data.sigma * rng.standard_normal()
+    X = 1.0 if uniform(rng) < data.p else 0.0
+    r = X * (x[0] - data.x1) + (1.0 - X) * (x[1] - data.x2) - data.sigma * normal(rng)
     g[0] = X * r
     g[1] = (1.0 - X) * r
 

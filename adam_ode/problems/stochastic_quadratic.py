@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import ParameterError, check_int
+from ..streams import integer, normal, uniform
 from .base import Problem, evaluator, register_problem
 
 __all__ = ["StochasticQuadratic", "StochasticQuadraticData"]
@@ -106,7 +107,7 @@ class StochasticQuadratic(Problem):
 @evaluator("sample_grad", StochasticQuadraticData)
 def _sample_grad(data, x, rng, g):
     for i in range(x.shape[0]):
-        g[i] = data.h[i] * x[i] + data.sigma[i] * rng.standard_normal()
+        g[i] = data.h[i] * x[i] + data.sigma[i] * normal(rng)
 
 
 @evaluator("exact_grad", StochasticQuadraticData)
