@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from .._overloads import register_overload
 from ..problems import DoubleWell, LeastSquares, LinearRegression2D, StochasticQuadratic
@@ -166,36 +167,33 @@ def has_kernel_moments(problem) -> bool:
     return type(problem.kernel_data) in _KERNEL_MOMENTS
 
 
-def _diagonal_gaussian(x, mu, s, cov, cov_g_g2, cov_g2, sigma2):
-    d = x.shape[0]
-    for i in range(d):
-        for j in range(d):
-            cov[i, j] = 0.0
-            cov_g_g2[i, j] = 0.0
-            cov_g2[i, j] = 0.0
-    for i in range(d):
-        s[i] = mu[i] * mu[i] + sigma2[i]
-        cov[i, i] = sigma2[i]
-        cov_g_g2[i, i] = 2.0 * mu[i] * sigma2[i]
-        cov_g2[i, i] = 2.0 * sigma2[i] * sigma2[i] + 4.0 * mu[i] * mu[i] * sigma2[i]
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _diagonal_gaussian(i, mu_i, sigma2, mu, s, cov, cov_g_g2, cov_g2):
+    """Row and column i of the moments of g_i ~ N(μ_i, σ²) independent of the others."""
+    d = mu.shape[0]
+    for j in range(d):
+        cov[i, j] = 0.0
+        cov_g_g2[i, j] = 0.0
+        cov_g2[i, j] = 0.0
+    mu[i] = mu_i
+    s[i] = mu_i * mu_i + sigma2
+    cov[i, i] = sigma2
+    cov_g_g2[i, i] = 2.0 * mu_i * sigma2
+    cov_g2[i, i] = 2.0 * sigma2 * sigma2 + 4.0 * mu_i * mu_i * sigma2
 
 
 @register_overload(noise_moments, StochasticQuadraticData)
 def _quadratic_moments(data, x, mu, s, cov, cov_g_g2, cov_g2):
-    sigma2 = np.empty(x.shape[0])
-    for i in range(x.shape[0]):
-        mu[i] = data.h[i] * x[i]
-        sigma2[i] = data.sigma[i] * data.sigma[i]
-    _diagonal_gaussian(x, mu, s, cov, cov_g_g2, cov_g2, sigma2)
+    for i in range(x.shape[0]):  # no temporaries: kernels call this every step
+        _diagonal_gaussian(i, data.h[i] * x[i], data.sigma[i] * data.sigma[i], mu, s, cov,
+                           cov_g_g2, cov_g2)
 
 
 @register_overload(noise_moments, DoubleWellData)
 def _double_well_moments(data, x, mu, s, cov, cov_g_g2, cov_g2):
-    sigma2 = np.empty(x.shape[0])
     for i in range(x.shape[0]):
-        mu[i] = x[i] * x[i] * x[i] - x[i]
-        sigma2[i] = data.sigma * data.sigma
-    _diagonal_gaussian(x, mu, s, cov, cov_g_g2, cov_g2, sigma2)
+        _diagonal_gaussian(i, x[i] * x[i] * x[i] - x[i], data.sigma * data.sigma, mu, s, cov,
+                           cov_g_g2, cov_g2)
 
 
 @register_overload(noise_moments, CorrelatedQuadraticData)

@@ -1,0 +1,59 @@
+"""Benchmark rows for the fluctuation models (wired into ``adam-ode bench`` by the lead).
+
+:func:`run_rows` returns ``(label, ns, note)`` rows like :func:`adam_ode.bench.run_benchmark`:
+SDE paths of Adam in ns per path·step (first order and the Heun modified equation, one worker
+and all workers) and the LNA solve time. The torchsde comparison (:mod:`.torchsde_compare`) runs
+in a separate environment with torch; its numbers are recorded in paper_notes.md.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from ..optimizers import Adam
+from ..problems import LinearRegression2D, StochasticQuadratic
+from .lna import linear_noise
+from .sde import simulate_sde
+
+__all__ = ["run_rows"]
+
+N_PATHS = 4000
+T_SDE = 10.0  # 1000 steps at γ = 0.01
+
+
+def _sde_ns(problem, opt, order, workers, x0):
+    simulate_sde(problem, opt, x0, 0.1, 4, 0, order=order, workers=workers)  # compile / load
+    res = simulate_sde(problem, opt, x0, T_SDE, N_PATHS, 1, order=order, workers=workers)
+    return res.elapsed / (N_PATHS * res.n_steps) * 1e9
+
+
+def run_rows():
+    """[(label, ns, note), ...]: SDE ns per path·step and the LNA solve time in ns."""
+    problem = StochasticQuadratic(h=[1.0, 0.5], sigma=1.0)
+    x0 = np.array([1.0, -0.5])
+    opt = Adam(0.01, 2.0, 1.0, 0.1, debias=False)
+    cores = os.cpu_count() or 1
+    rows = []
+    for order in (1, 2):
+        for workers in sorted({1, cores}):
+            ns = _sde_ns(problem, opt, order, workers, x0)
+            rows.append((f"SDE order {order}, Adam 2-D quadratic (6 states), {workers} worker(s)",
+                         ns, f"ns per path·step, {N_PATHS} paths"))
+    reg = LinearRegression2D()
+    start = time.perf_counter()
+    linear_noise(reg, Adam(0.01, 4.0, 1.0, 0.01), [-1.0, 4.0], 25.0)
+    rows.append(("LNA solve, Adam on the 2-D regression, T = 25", (time.perf_counter() - start)
+                 * 1e9, "ns per solve (mean + 6x6 covariance ODE, DOP853, rtol 1e-11)"))
+    start = time.perf_counter()
+    linear_noise(StochasticQuadratic(), Adam(0.01, 4.0, 1.0, 0.01), np.ones(100), 10.0)
+    rows.append(("LNA solve, Adam on the d = 100 quadratic, T = 10",
+                 (time.perf_counter() - start) * 1e9, "ns per solve (100 blocks of 3x3)"))
+    return rows
+
+
+if __name__ == "__main__":
+    for label, ns, note in run_rows():
+        print(f"{label:70s} {ns:14.1f}  {note}")
