@@ -8,17 +8,16 @@ O(1/k) slopes and the Théorème 5 bounds, AdaGrad's unbounded and RMSProp's set
 import json
 
 import numpy as np
-import pytest
 
 from adam_ode.experiments import run_experiment
-from adam_ode.optimizers import AdamDecreasing, Nesterov, SGD
+from adam_ode.optimizers import SGD, AdamDecreasing, Nesterov
 from adam_ode.runners.family import steps_to_reach
 
 FILES = ("data.npz", "figure.png", "summary.json")
 
 
 def _run(name, tmp_path, overrides):
-    record = run_experiment(name, overrides=overrides, out_dir=tmp_path, quiet=True, workers=2)
+    run_experiment(name, overrides=overrides, out_dir=tmp_path, quiet=True, workers=2)
     for f in FILES:
         assert (tmp_path / f).is_file(), f
     return json.loads((tmp_path / "summary.json").read_text()), np.load(tmp_path / "data.npz")

@@ -53,7 +53,7 @@ def steps_to_reach(optimizer, T: float) -> int:
     """
     if optimizer.uniform_steps:
         dt = float(optimizer.times(1))
-        return max(1, int(math.floor(T / dt * (1.0 + HORIZON_SLACK))))
+        return max(1, math.floor(T / dt * (1.0 + HORIZON_SLACK)))
     hi = 1
     while float(optimizer.times(hi)) <= T:
         hi *= 2
