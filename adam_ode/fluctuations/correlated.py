@@ -22,6 +22,7 @@ import numpy as np
 
 from .._validation import ParameterError
 from ..problems.base import Problem, evaluator, register_problem
+from ..streams import normal
 
 __all__ = ["CorrelatedQuadratic", "CorrelatedQuadraticData", "DEFAULT_A"]
 
@@ -103,7 +104,7 @@ def _sample_grad(data, x, rng, g):
     d = x.shape[0]
     xi = np.empty(d)
     for j in range(d):
-        xi[j] = rng.standard_normal()
+        xi[j] = normal(rng)  # same bits as Generator.standard_normal (adam_ode.streams)
     for i in range(d):
         acc = 0.0
         for j in range(d):
