@@ -68,3 +68,20 @@ def test_weight_decay_rest_points_differ_and_each_method_finds_its_own(tmp_path)
     for r in (l2, w):
         assert r["iterates_mean_distance_to_own_rest_point"] < \
             0.1 * r["iterates_mean_distance_to_other_rest_point"], r
+
+
+def test_minibatch_variance_and_sgd_bounds(tmp_path):
+    res, data = _run("minibatch", tmp_path, "batch_sizes=[1, 8, 64]", "n_batches=3000",
+                     "horizons=[10, 200]", "n_runs=30", "T_decreasing=2000",
+                     "eta_fractions=[0.25]", "grid_batch_sizes=[1, 16]")
+    assert res["n"] == 442 and res["d"] == 10
+    # Proposition 1 is an equality with replacement: exact S_B = sigma^2/n_B + |grad F|^2.
+    assert res["proposition_1_max_exact_minus_formula"] < 1e-12
+    assert res["proposition_1_max_relative_error_vs_exact"] < 0.15
+    rows = {(r["n_B"], r["T"]): r for r in res["theorems_3_4"]}
+    assert res["theorems_3_4_bound_holds_everywhere"]
+    # Larger batches: smaller plateau of the averaged squared gradient.
+    assert rows[(16, 200)]["measured"] < rows[(1, 200)]["measured"]
+    pts = res["theorem_6"]["points"]
+    assert pts[-1]["measured"] < pts[0]["measured"]
+    assert all(p["measured"] <= p["bound"] for p in pts)
