@@ -1,0 +1,102 @@
+r"""Experiment ``fluctuations``: the LNA's ±2σ bands over Monte Carlo paths, and the stationary
+spread against γ with the closed-form line.
+
+For each γ, Adam's iterates on the talk's 2-D regression are recorded at about
+:data:`RECORD_POINTS` times; the LNA (:func:`adam_ode.linear_noise`) predicts their mean z(t)
+and covariance γP(t). Panels: x₁, x₂, v₁ with the predicted bands and the Monte Carlo mean ± 2
+sample standard deviations; last panel: the median of ‖x_n − x*‖ over the last quarter of [0, T]
+divided by √γ, against the LNA's prediction (the median of the norm of N(0, P∞)), and the
+closed form Var x_i = γ C_ii/(2 h_i (ε + sqrt(S_i(x*)))) (independent of a and b).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..experiments import ExperimentResult, RunContext, register
+from ..fluctuations import linear_noise
+from ..montecarlo import monte_carlo, steps_for_horizon
+from ..optimizers import Adam
+from ..problems import make_problem
+from ._paths import check_gammas, gamma_colours
+from ._plot import STYLE, pyplot
+
+EXPERIMENT = "fluctuations"
+RECORD_POINTS = 250
+FLOOR_WINDOW = 0.25
+
+
+@register(EXPERIMENT)
+def run(config: dict, ctx: RunContext) -> ExperimentResult:
+    problem = make_problem(config["problem"])
+    x0 = np.asarray(config["x0"], dtype=float)
+    a, b, eps, T = config["a"], config["b"], config["eps"], config["T"]
+    gammas = check_gammas(config["gammas"])
+    n_runs = config["n_runs"]
+    d = problem.dim
+    x_star = problem.minimizer
+    seeds = ctx.seed_sequence().spawn(len(gammas))
+    per_gamma, arrays, curves = [], {"gammas": np.array(gammas)}, []
+    for i, (gamma, seed) in enumerate(zip(gammas, seeds)):
+        opt = Adam(gamma, a, b, eps)
+        n = steps_for_horizon(T, gamma)
+        every = max(1, n // RECORD_POINTS)
+        mc = monte_carlo(problem, opt, x0, n, n_runs, seed, record_every=every,
+                         track_grad_norm=False, workers=ctx.workers)
+        t = mc.record_times
+        ln = linear_noise(problem, opt, x0, T, t_eval=t)
+        rec = mc.record
+        late = t >= (1.0 - FLOOR_WINDOW) * T
+        dist = np.linalg.norm(rec[:, :, :d] - x_star, axis=2)
+        floor = float(np.median(dist[:, late]))
+        pred = float(ln.distance_quantiles([0.5], center=x_star)[-1, 0])
+        var_ratio = np.var(rec[:, late, :], axis=0, ddof=1).mean(0) / \
+            np.diagonal(ln.cov[late], axis1=1, axis2=2).mean(0)
+        per_gamma.append({"gamma": gamma, "n_steps": n, "median_distance": floor,
+                          "median_over_sqrt_gamma": floor / np.sqrt(gamma),
+                          "lna_median_over_sqrt_gamma": pred / np.sqrt(gamma),
+                          "stationary_var_ratio_mc_over_lna": var_ratio.tolist()})
+        arrays[f"gamma{i}_t"] = t
+        arrays[f"gamma{i}_mc_mean"] = rec.mean(0)
+        arrays[f"gamma{i}_mc_std"] = rec.std(0, ddof=1)
+        arrays[f"gamma{i}_lna_mean"] = ln.mean
+        arrays[f"gamma{i}_lna_std"] = np.sqrt(np.diagonal(ln.cov, axis1=1, axis2=2))
+        curves.append((gamma, t, rec, ln))
+    stat = linear_noise(problem, Adam(gammas[-1], a, b, eps), x0, 1.0).stationary_P
+    summary = {"problem": problem.config(), "x0": x0, "a": a, "b": b, "eps": eps, "T": T,
+               "n_runs": n_runs, "iterates": per_gamma,
+               "stationary_P_x_diagonal": np.diag(stat)[:d].tolist()}
+    fig = _plot(curves, per_gamma, d)
+    table = "\n".join(f"gamma {g['gamma']:g}: median/sqrt(gamma) MC {g['median_over_sqrt_gamma']:.4f}"
+                      f", LNA {g['lna_median_over_sqrt_gamma']:.4f}; Var MC/LNA (x, m, v) "
+                      + " ".join(f"{r:.3f}" for r in g["stationary_var_ratio_mc_over_lna"])
+                      for g in per_gamma)
+    return ExperimentResult(summary=summary, arrays=arrays, figure=fig, table=table)
+
+
+def _plot(curves, per_gamma, d):
+    plt = pyplot()
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
+        colours = gamma_colours(len(curves))
+        for (gamma, t, rec, ln), c in zip(curves, colours):
+            for ax, j, name in zip(axes[:3], [0, 1, 2 * d], ["x₁", "x₂", "v₁"]):
+                sd = np.sqrt(ln.cov[:, j, j])
+                ax.fill_between(t, ln.mean[:, j] - 2 * sd, ln.mean[:, j] + 2 * sd, color=c,
+                                alpha=0.25, lw=0, label=f"LNA ±2σ, γ = {gamma:g}")
+                m, s = rec[:, :, j].mean(0), rec[:, :, j].std(0, ddof=1)
+                ax.plot(t, m - 2 * s, color=c, lw=0.8, ls="--")
+                ax.plot(t, m + 2 * s, color=c, lw=0.8, ls="--")
+                ax.set_title(f"{name}: LNA band (fill), Monte Carlo ±2 sd (dashed)")
+                ax.set_xlabel("t = nγ")
+        axes[0].legend()
+        g = np.array([p["gamma"] for p in per_gamma])
+        axes[3].semilogx(g, [p["median_over_sqrt_gamma"] for p in per_gamma], "o",
+                         label="Monte Carlo")
+        axes[3].semilogx(g, [p["lna_median_over_sqrt_gamma"] for p in per_gamma], "-",
+                         label="LNA (stationary)")
+        axes[3].set_xlabel("γ")
+        axes[3].set_title("median ‖x_n − x*‖ / √γ, last quarter")
+        axes[3].legend()
+        fig.tight_layout()
+    return fig
