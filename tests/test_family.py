@@ -28,7 +28,7 @@ INSTANCES = {
     "adagrad": lambda: adam_ode.AdaGrad(gamma=0.05, eps=1e-8),
     "rmsprop": lambda: adam_ode.RMSProp(gamma=0.01, b=3.0),
     "adam": lambda: adam_ode.Adam(gamma=0.01, a=2.0, b=3.0),
-    "adam-decreasing": lambda: adam_ode.AdamDecreasing(gamma0=0.2, kappa=0.8, a=2.0, b=3.0),
+    "adam-decreasing": lambda: adam_ode.AdamDecreasing(gamma0=0.2, kappa=0.6, a=2.0, b=3.0),
     "amsgrad": lambda: adam_ode.AMSGrad(gamma=0.01, a=2.0, b=3.0),
     "adamw": lambda: adam_ode.AdamW(gamma=0.01, a=2.0, b=3.0, weight_decay=0.1),
     "adamax": lambda: adam_ode.Adamax(gamma=0.01, a=2.0, b=3.0),
@@ -107,25 +107,31 @@ def test_energy_nonincreasing_along_the_limit(name):
     assert E[-1] < E[0]
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n != "adam-decreasing"])
+@pytest.mark.parametrize("name", NAMES)
 def test_noise_free_iterates_converge_to_the_limit_at_the_stated_order(name):
     # sup_k ‖x_k − X(t_k)‖ on a fixed horizon of the limit's own time, against the step.
     x0 = np.array([1.0, -2.0])
     base = INSTANCES[name]()
+    step = "gamma0" if name == "adam-decreasing" else "gamma"
     horizon = float(base.times(50))  # 50 steps of the instance's step
     errors, steps = [], []
     for k in range(4):
-        gamma = base.gamma / 2**k
-        record = base.replace(gamma=gamma)
-        n = int(round(50 * base.times(1) / record.times(1)))
+        gamma = getattr(base, step) / 2**k
+        record = base.replace(**{step: gamma})
+        n = int(np.searchsorted(record.times(np.arange(10**6)), horizon * (1 - 1e-12)))
         traj = solve_limit(CONVEX, record.limit(), x0, horizon)
         t = np.minimum(record.times(np.arange(n + 1)), horizon)
         x = run_optimizer(CONVEX, record, x0, n, 0, noise=False)[:, :2]
         errors.append(np.max(np.linalg.norm(x - traj(t)[:, :2], axis=1)))
         steps.append(gamma)
     slope = np.polyfit(np.log(steps), np.log(errors), 1)[0]
-    assert abs(slope - base.limit_order) < 0.15, \
-        f"{name}: measured order {slope:.3f}, stated {base.limit_order}, errors {errors}"
+    if base.uniform_steps:
+        assert abs(slope - base.limit_order) < 0.15, \
+            f"{name}: measured order {slope:.3f}, stated {base.limit_order}, errors {errors}"
+    else:  # O(γ0²) reached slowly (see AdamDecreasing.limit_order): local slopes rise to it
+        local = np.diff(np.log(errors)) / np.diff(np.log(steps))
+        assert np.all(np.diff(local) > 0) and base.limit_order - 0.5 < local[-1] \
+            <= base.limit_order + 0.1, f"{name}: local slopes {local}, errors {errors}"
 
 
 def test_unknown_optimizer_name_raises():

@@ -146,6 +146,9 @@ def check_rate(name: str, rate, gamma: float, symbol: str) -> float:
 class Optimizer:
     """Base of the hyperparameter records (frozen dataclasses, one module each).
 
+    Rate defaults follow torch's decay rates (e.g. Adam's a = 0.1/γ, b = 0.001/γ), so they
+    change with γ: a study of γ → 0 at a fixed limit must give a and b explicitly.
+
     Class attributes set by each record: ``name`` (registry key), ``slots`` (state slot names,
     x first), ``args_class`` (kernel argument ``NamedTuple``), ``scaling`` (text: the scaling of
     the hyperparameters with γ of its continuous limit) and ``kernel_pairs`` (kernels may
