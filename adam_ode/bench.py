@@ -216,6 +216,8 @@ def main(argv=None) -> int:
                         help="steps of the NumPy baseline (default 2000)")
     parser.add_argument("--workers", type=int, default=None,
                         help="threads for the parallel row (default os.cpu_count())")
+    parser.add_argument("--no-fluctuations", action="store_true",
+                        help="skip the rows of the fluctuation models (SDE paths, LNA solve)")
     args = parser.parse_args(argv)
     for name in ("runs", "steps", "repeats", "numpy_steps"):
         if getattr(args, name) < 1:
@@ -223,6 +225,10 @@ def main(argv=None) -> int:
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be >= 1")
     rows = run_benchmark(args.runs, args.steps, args.repeats, args.numpy_steps, args.workers)
+    if not args.no_fluctuations:
+        from .fluctuations.bench import run_rows
+
+        rows += run_rows()
     print(f"Adam on LinearRegression2D (gamma={GAMMA:g}, a={A_RATE:g}, b={B_RATE:g}, "
           f"eps={EPS:g}), medians of {args.repeats} repeats, {os.cpu_count()} CPUs")
     width = max(len(r[0]) for r in rows)

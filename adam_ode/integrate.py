@@ -31,7 +31,8 @@ from ._validation import ParameterError, check_nonnegative, check_positive, chec
 from .heavy_ball import gradient_flow_vector_field, heavy_ball_vector_field
 from .state import unpack
 
-__all__ = ["Trajectory", "AdamTrajectory", "solve_limit", "solve_ode", "solve_heavy_ball",
+__all__ = ["Trajectory", "AdamTrajectory", "solve_limit", "solve_system", "solve_ode",
+           "solve_heavy_ball",
            "solve_gradient_flow"]
 
 # Default tolerances: reference paths must be far more accurate than the O(sqrt(γ)) fluctuations

@@ -195,3 +195,14 @@ def plot(problem, demo, arrays, summary, n_starts):
                        "move alike", fontsize=9.5)
         ax_d.legend(loc="upper right", fontsize=7.5)
     return fig
+
+
+def estimate(config):
+    """Cost before work (:mod:`adam_ode.cost`): n_runs runs of AdaGrad and of RMSProp."""
+    from ..cost import FLOAT_BYTES, Cost
+
+    d = len(config["x0"])
+    run_steps = 2 * config["n_runs"] * config["n_steps"]
+    recorded = 2 * config["n_runs"] * (config["n_steps"] // config["record_every"] + 1)
+    return Cost(run_steps=run_steps, state_floats=2 * d,
+                memory_bytes=recorded * 2 * d * FLOAT_BYTES, keys=("n_runs", "n_steps"))

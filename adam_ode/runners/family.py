@@ -265,3 +265,24 @@ def plot(problem, arrays, summary, x0, title=""):
         if title:
             fig.suptitle(title, fontsize=11)
     return fig
+
+
+def estimate(config):
+    """Cost before work (:mod:`adam_ode.cost`): n_runs noisy runs per optimizer plus the
+    noise-free order sweeps, each on its own time map."""
+    from ..cost import FLOAT_BYTES, Cost
+    from ..optimizers import make_optimizer
+
+    d = len(config["x0"])
+    run_steps, widest = 0, 1
+    for name, table in config["optimizers"].items():
+        params = {k: v for k, v in table.items() if k not in ("T", "order_gammas")}
+        record = make_optimizer({"name": name, **params})
+        widest = max(widest, record.n_slots)
+        for gamma, runs in [(params["gamma"], config["n_runs"])] + \
+                [(g, 1) for g in table["order_gammas"]]:
+            step = record.replace(gamma=gamma).times(1)
+            run_steps += runs * int(table["T"] / float(step)) + runs
+    return Cost(run_steps=run_steps, state_floats=widest * d,
+                memory_bytes=run_steps // max(config["n_runs"], 1) * widest * d * FLOAT_BYTES,
+                keys=("n_runs", "optimizers.<name>.T"))

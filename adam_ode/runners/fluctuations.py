@@ -100,3 +100,16 @@ def _plot(curves, per_gamma, d):
         axes[3].legend()
         fig.tight_layout()
     return fig
+
+
+def estimate(config):
+    """Cost before work (:mod:`adam_ode.cost`): n_runs Adam runs per γ on [0, T]."""
+    from ..cost import FLOAT_BYTES, Cost
+    from ..montecarlo import steps_for_horizon
+
+    d = len(config["x0"])
+    run_steps = sum(config["n_runs"] * steps_for_horizon(config["T"], g)
+                    for g in config["gammas"])
+    return Cost(run_steps=run_steps, state_floats=3 * d,
+                memory_bytes=config["n_runs"] * (RECORD_POINTS + 1) * 3 * d * FLOAT_BYTES,
+                keys=("n_runs", "gammas"))

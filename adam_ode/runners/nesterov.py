@@ -205,3 +205,13 @@ def plot(arrays, b_seed, b_flat, summary, problem_label, x0):
             ax.set_ylabel("F − F*")
             ax.legend(fontsize=7.5, loc="lower left", bbox_to_anchor=(0.0, 0.07))
     return fig
+
+
+def estimate(config):
+    """Cost before work (:mod:`adam_ode.cost`): four noise-free paths on each problem."""
+    from ..cost import FLOAT_BYTES, Cost
+
+    steps = 3 * config["n_steps"] + 3 * config["flat_n_steps"]
+    return Cost(run_steps=steps, state_floats=2 * config["flat_d"],
+                memory_bytes=config["flat_n_steps"] * 2 * config["flat_d"] * FLOAT_BYTES,
+                keys=("flat_n_steps", "flat_d"))
