@@ -40,7 +40,8 @@ from .._validation import check_positive, warn_if_lyapunov_fails
 from .base import (ContinuousLimit, Optimizer, at_x, check_rate, implements, rate_from_decay,
                    register_optimizer)
 
-__all__ = ["Adam", "AdamArgs", "AdamLimit", "adam_update", "bias_step", "BETA1", "BETA2"]
+__all__ = ["Adam", "AdamArgs", "AdamLimit", "AdamRates", "adam_update", "bias_step",
+           "register_bias_corrections", "BETA1", "BETA2"]
 
 BETA1 = 0.9  # torch's and Kingma–Ba's default decay rates: the defaults of a and b
 BETA2 = 0.999
@@ -56,9 +57,35 @@ class AdamArgs(NamedTuple):
     debias: bool
 
 
+class AdamRates:
+    """The hyperparameters the Adam family shares: γ, a, b (defaults from torch's β1, β2), ε,
+    debias; validated by :meth:`check_rates`, with α = 1 − aγ and β = 1 − bγ."""
+
+    def check_rates(self, lyapunov: bool = True) -> None:
+        """Validate and normalise gamma, a, b, eps, debias (frozen-dataclass fields)."""
+        gamma = check_positive("gamma", self.gamma)
+        object.__setattr__(self, "gamma", gamma)
+        a = rate_from_decay(BETA1, gamma) if self.a is None else self.a
+        b = rate_from_decay(BETA2, gamma) if self.b is None else self.b
+        object.__setattr__(self, "a", check_rate("a", a, gamma, "alpha"))
+        object.__setattr__(self, "b", check_rate("b", b, gamma, "beta"))
+        object.__setattr__(self, "eps", check_positive("eps", self.eps))
+        object.__setattr__(self, "debias", bool(self.debias))
+        if lyapunov:
+            warn_if_lyapunov_fails(self.a, self.b, stacklevel=5)
+
+    @property
+    def alpha(self) -> float:
+        return 1.0 - self.a * self.gamma
+
+    @property
+    def beta(self) -> float:
+        return 1.0 - self.b * self.gamma
+
+
 @register_optimizer
 @dataclass(frozen=True)
-class Adam(Optimizer):
+class Adam(AdamRates, Optimizer):
     r"""Adam with constant step (Algorithm 2.1; see the module docstring for the peers' names).
 
     Parameters
@@ -90,23 +117,7 @@ class Adam(Optimizer):
     kernel_pairs = True
 
     def __post_init__(self):
-        gamma = check_positive("gamma", self.gamma)
-        object.__setattr__(self, "gamma", gamma)
-        a = rate_from_decay(BETA1, gamma) if self.a is None else self.a
-        b = rate_from_decay(BETA2, gamma) if self.b is None else self.b
-        object.__setattr__(self, "a", check_rate("a", a, gamma, "alpha"))
-        object.__setattr__(self, "b", check_rate("b", b, gamma, "beta"))
-        object.__setattr__(self, "eps", check_positive("eps", self.eps))
-        object.__setattr__(self, "debias", bool(self.debias))
-        warn_if_lyapunov_fails(self.a, self.b, stacklevel=4)
-
-    @property
-    def alpha(self) -> float:
-        return 1.0 - self.a * self.gamma
-
-    @property
-    def beta(self) -> float:
-        return 1.0 - self.b * self.gamma
+        self.check_rates()
 
     def kernel_args(self):
         return AdamArgs(self.gamma, self.alpha, self.beta, self.eps, self.debias)
@@ -235,13 +246,11 @@ def adam_update(d, state, g, gamma, alpha, beta, eps, m_scale, v_scale):
         state[i] -= gamma * (m * m_scale) / (eps + math.sqrt(v * v_scale))
 
 
-@implements("coefficients_start", AdamArgs)
 def _start(h):
     settled = not h.debias
     return 1.0, 1.0, settled, 1.0, 1.0, settled
 
 
-@implements("coefficients_next", AdamArgs)
 def _next(h, n, c):
     alpha_pow, m_scale, m_settled, beta_pow, v_scale, v_settled = c
     alpha_pow, m_scale, m_settled = bias_step(h.alpha, alpha_pow, m_scale, m_settled)
@@ -249,7 +258,15 @@ def _next(h, n, c):
     return alpha_pow, m_scale, m_settled, beta_pow, v_scale, v_settled
 
 
-implements("gradient_point", AdamArgs)(at_x)
+def register_bias_corrections(args_class):
+    """Register Algorithm 2.1's coefficients for ``args_class`` (fields ``alpha``, ``beta``,
+    ``debias``): c = (αⁿ, 1/(1−αⁿ), settled, βⁿ, 1/(1−βⁿ), settled), gradient at x_{n−1}."""
+    implements("coefficients_start", args_class)(_start)
+    implements("coefficients_next", args_class)(_next)
+    implements("gradient_point", args_class)(at_x)
+
+
+register_bias_corrections(AdamArgs)
 
 
 @implements("update", AdamArgs)

@@ -67,11 +67,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .._validation import check_positive
-from .adam import bias_step
-from .adam import BETA1, BETA2
-from .base import rate_from_decay
-from .base import (ContinuousLimit, Optimizer, at_x, bias, check_rate, column, implements,
+from .adam import AdamRates, bias_step
+from .base import (ContinuousLimit, Optimizer, at_x, bias, column, implements,
                    register_optimizer, split)
 
 __all__ = ["Adamax", "AdamaxArgs", "AdamaxLimit"]
@@ -91,7 +88,7 @@ class AdamaxArgs(NamedTuple):
 
 @register_optimizer
 @dataclass(frozen=True)
-class Adamax(Optimizer):
+class Adamax(AdamRates, Optimizer):
     r"""Adamax (torch's ``Adamax``; see the module docstring).
 
     Parameters
@@ -120,22 +117,7 @@ class Adamax(Optimizer):
     scaling = "alpha = 1 - a*gamma, beta = 1 - b*gamma, t = n*gamma (noise-free limit only)"
 
     def __post_init__(self):
-        gamma = check_positive("gamma", self.gamma)
-        object.__setattr__(self, "gamma", gamma)
-        a = rate_from_decay(BETA1, gamma) if self.a is None else self.a
-        b = rate_from_decay(BETA2, gamma) if self.b is None else self.b
-        object.__setattr__(self, "a", check_rate("a", a, gamma, "alpha"))
-        object.__setattr__(self, "b", check_rate("b", b, gamma, "beta"))
-        object.__setattr__(self, "eps", check_positive("eps", self.eps))
-        object.__setattr__(self, "debias", bool(self.debias))
-
-    @property
-    def alpha(self) -> float:
-        return 1.0 - self.a * self.gamma
-
-    @property
-    def beta(self) -> float:
-        return 1.0 - self.b * self.gamma
+        self.check_rates(lyapunov=False)  # no Lyapunov analysis of Adamax's limit
 
     def kernel_args(self):
         return AdamaxArgs(self.gamma, self.alpha, self.beta, self.eps, self.debias)

@@ -58,11 +58,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .._validation import ParameterError, check_nonnegative, check_positive, warn_if_lyapunov_fails
-from .adam import AdamLimit, adam_update, bias_step
-from .adam import BETA1, BETA2
-from .base import rate_from_decay
-from .base import Optimizer, at_x, check_rate, implements, register_optimizer, split
+from .._validation import ParameterError, check_nonnegative, check_positive
+from .adam import AdamLimit, AdamRates, adam_update, register_bias_corrections
+from .base import Optimizer, implements, register_optimizer, split
 
 __all__ = ["AdamW", "AdamWArgs", "AdamWLimit", "rest_point"]
 
@@ -80,7 +78,7 @@ class AdamWArgs(NamedTuple):
 
 @register_optimizer
 @dataclass(frozen=True)
-class AdamW(Optimizer):
+class AdamW(AdamRates, Optimizer):
     r"""AdamW: Adam with decoupled weight decay (see the module docstring for the peers' names).
 
     Parameters
@@ -111,29 +109,14 @@ class AdamW(Optimizer):
     scaling = "alpha = 1 - a*gamma, beta = 1 - b*gamma, weight_decay fixed, t = n*gamma"
 
     def __post_init__(self):
-        gamma = check_positive("gamma", self.gamma)
-        object.__setattr__(self, "gamma", gamma)
-        a = rate_from_decay(BETA1, gamma) if self.a is None else self.a
-        b = rate_from_decay(BETA2, gamma) if self.b is None else self.b
-        object.__setattr__(self, "a", check_rate("a", a, gamma, "alpha"))
-        object.__setattr__(self, "b", check_rate("b", b, gamma, "beta"))
-        object.__setattr__(self, "eps", check_positive("eps", self.eps))
+        self.check_rates()
+        gamma = self.gamma
         lam = check_nonnegative("weight_decay", self.weight_decay)
         if not lam * gamma < 1.0:
             raise ParameterError(f"weight_decay*gamma must be < 1 so that 1 - gamma*weight_decay "
                                  f"> 0 (allowed range: weight_decay in [0, 1/gamma) = "
                                  f"[0, {1.0 / gamma:g})), got weight_decay = {lam!r}")
         object.__setattr__(self, "weight_decay", lam)
-        object.__setattr__(self, "debias", bool(self.debias))
-        warn_if_lyapunov_fails(self.a, self.b, stacklevel=4)
-
-    @property
-    def alpha(self) -> float:
-        return 1.0 - self.a * self.gamma
-
-    @property
-    def beta(self) -> float:
-        return 1.0 - self.b * self.gamma
 
     def kernel_args(self):
         # 1 − γλ rounded once, as torch's `1 - lr * weight_decay`.
@@ -240,21 +223,7 @@ def _adamw_update(d, state, g, gamma, alpha, beta, eps, m_scale, v_scale, shrink
     adam_update(d, state, g, gamma, alpha, beta, eps, m_scale, v_scale)
 
 
-@implements("coefficients_start", AdamWArgs)
-def _start(h):
-    settled = not h.debias
-    return 1.0, 1.0, settled, 1.0, 1.0, settled
-
-
-@implements("coefficients_next", AdamWArgs)
-def _next(h, n, c):
-    alpha_pow, m_scale, m_settled, beta_pow, v_scale, v_settled = c
-    alpha_pow, m_scale, m_settled = bias_step(h.alpha, alpha_pow, m_scale, m_settled)
-    beta_pow, v_scale, v_settled = bias_step(h.beta, beta_pow, v_scale, v_settled)
-    return alpha_pow, m_scale, m_settled, beta_pow, v_scale, v_settled
-
-
-implements("gradient_point", AdamWArgs)(at_x)
+register_bias_corrections(AdamWArgs)
 
 
 @implements("update", AdamWArgs)

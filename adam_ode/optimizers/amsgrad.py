@@ -72,11 +72,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .._validation import check_positive, warn_if_lyapunov_fails
-from .adam import AdamLimit, bias_step
-from .adam import BETA1, BETA2
-from .base import rate_from_decay
-from .base import (ContinuousLimit, Optimizer, at_x, bias, check_rate, column, implements,
+from .adam import AdamLimit, AdamRates, register_bias_corrections
+from .base import (ContinuousLimit, Optimizer, bias, column, implements,
                    register_optimizer, split)
 
 __all__ = ["AMSGrad", "AMSGradArgs", "AMSGradLimit"]
@@ -94,7 +91,7 @@ class AMSGradArgs(NamedTuple):
 
 @register_optimizer
 @dataclass(frozen=True)
-class AMSGrad(Optimizer):
+class AMSGrad(AdamRates, Optimizer):
     r"""AMSGrad (torch's ``Adam(amsgrad=True)``; see the module docstring).
 
     Parameters
@@ -122,25 +119,8 @@ class AMSGrad(Optimizer):
     scaling = "alpha = 1 - a*gamma, beta = 1 - b*gamma, t = n*gamma"
 
     def __post_init__(self):
-        gamma = check_positive("gamma", self.gamma)
-        object.__setattr__(self, "gamma", gamma)
-        a = rate_from_decay(BETA1, gamma) if self.a is None else self.a
-        b = rate_from_decay(BETA2, gamma) if self.b is None else self.b
-        object.__setattr__(self, "a", check_rate("a", a, gamma, "alpha"))
-        object.__setattr__(self, "b", check_rate("b", b, gamma, "beta"))
-        object.__setattr__(self, "eps", check_positive("eps", self.eps))
-        object.__setattr__(self, "debias", bool(self.debias))
-        if self.debias:
-            # The debiased limit shares Adam's Lyapunov analysis only where u = v.
-            warn_if_lyapunov_fails(self.a, self.b, stacklevel=4)
-
-    @property
-    def alpha(self) -> float:
-        return 1.0 - self.a * self.gamma
-
-    @property
-    def beta(self) -> float:
-        return 1.0 - self.b * self.gamma
+        # The debiased limit shares Adam's Lyapunov analysis only where u = v.
+        self.check_rates(lyapunov=bool(self.debias))
 
     def kernel_args(self):
         return AMSGradArgs(self.gamma, self.alpha, self.beta, self.eps, self.debias)
@@ -258,21 +238,7 @@ def _amsgrad_update(d, state, g, gamma, alpha, beta, eps, m_scale, v_scale):
         state[i] -= gamma * (m * m_scale) / (eps + math.sqrt(v_max * v_scale))
 
 
-@implements("coefficients_start", AMSGradArgs)
-def _start(h):
-    settled = not h.debias
-    return 1.0, 1.0, settled, 1.0, 1.0, settled
-
-
-@implements("coefficients_next", AMSGradArgs)
-def _next(h, n, c):
-    alpha_pow, m_scale, m_settled, beta_pow, v_scale, v_settled = c
-    alpha_pow, m_scale, m_settled = bias_step(h.alpha, alpha_pow, m_scale, m_settled)
-    beta_pow, v_scale, v_settled = bias_step(h.beta, beta_pow, v_scale, v_settled)
-    return alpha_pow, m_scale, m_settled, beta_pow, v_scale, v_settled
-
-
-implements("gradient_point", AMSGradArgs)(at_x)
+register_bias_corrections(AMSGradArgs)
 
 
 @implements("update", AMSGradArgs)
