@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_int, check_nonnegative
-from ..streams import integer, normal, uniform
+from ..streams import normal
 from .base import Problem, evaluator, register_problem
 
 __all__ = ["DoubleWell", "DoubleWellData"]

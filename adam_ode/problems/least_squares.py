@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import ParameterError, check_int, check_nonnegative
-from ..streams import integer, normal, uniform
+from ..streams import integer
 from .base import Problem, evaluator, register_problem
 
 __all__ = ["LeastSquares", "LeastSquaresData"]

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_nonnegative, check_open_interval, check_vector
-from ..streams import integer, normal, uniform
+from ..streams import normal, uniform
 from .base import Problem, evaluator, register_problem
 
 __all__ = ["LinearRegression2D", "LinearRegression2DData"]

@@ -37,6 +37,7 @@ from numba import njit
 from scipy.special import expit
 
 from .._validation import ParameterError, check_int, check_nonnegative
+from ..streams import integer
 from .base import Problem, evaluator, register_problem
 
 __all__ = ["LogisticRegression", "LogisticRegressionData", "MINIMIZER_GTOL"]
@@ -300,7 +301,7 @@ def _sample_grad(data, x, rng, g):
     for i in range(d):
         g[i] = 0.0
     for _ in range(batch):
-        j = rng.integers(0, n)
+        j = integer(rng, n)
         z = 0.0
         for i in range(d):
             z += data.A[j, i] * x[i]

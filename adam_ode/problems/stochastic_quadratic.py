@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import ParameterError, check_int
-from ..streams import integer, normal, uniform
+from ..streams import normal
 from .base import Problem, evaluator, register_problem
 
 __all__ = ["StochasticQuadratic", "StochasticQuadraticData"]
