@@ -105,6 +105,7 @@ __all__ = [
     "limit_reference",
     "sup_distance",
     "LogisticRegression",
+    "CustomProblem",
     "load_dataset",
     "sweep",
     "SweepTable",

@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 import adam_ode as ao
-from adam_ode import experiments as ex
 from adam_ode.cli import main
-from adam_ode.sweep import SweepError, parse_grid, point_dir_name, point_key, point_seed
+from adam_ode.sweep import parse_grid, point_dir_name, point_key, point_seed
 
 BASE = ["gammas=[0.1, 0.01, 0.001]", "n_runs=40"]
 GRID = {"T": [2.0, 4.0], "delta": [0.2, 0.3]}

@@ -239,7 +239,7 @@ def test_warnings_are_recorded_once_and_printed_once(tmp_path):
 
 
 def test_non_finite_key_numbers_are_flagged(tmp_path):
-    proc = cli("run", "weak-convergence", *TINY_WC, "--out", "w", cwd=tmp_path)  # 2 γ: no stderr
+    cli("run", "weak-convergence", *TINY_WC, "--out", "w", cwd=tmp_path)  # 2 γ: no stderr
     summary = json.loads((tmp_path / "w" / "summary.json").read_text())
     assert summary["slope_stderr"] is None
     assert any(w.startswith("NonFinite") and "slope_stderr" in w for w in summary["warnings"])

@@ -115,7 +115,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     rng6 = np.random.default_rng(seeds[2])
     theta = np.zeros((R, d))
     report = np.unique(np.geomspace(1, Td, N_DECREASING_POINTS).astype(int))
-    w_sum = w2_sum = acc = 0.0
+    w_sum = w2_sum = 0.0
     acc_runs = np.zeros(R)
     s2_max = float(_sigma2(theta0))
     out = []
