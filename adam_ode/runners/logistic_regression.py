@@ -121,3 +121,14 @@ def plot(arrays, summary, title=""):
         if title:
             fig.suptitle(title, fontsize=9)
     return fig
+
+
+def estimate(config):
+    """Cost before work (:mod:`adam_ode.cost`): n_runs runs of four optimizers over the epochs
+    (breast-cancer: 569 samples, 30 features)."""
+    from ..cost import FLOAT_BYTES, Cost
+
+    steps = config["epochs"] * (569 // config["problem"].get("batch_size", 1) + 1)
+    return Cost(run_steps=4 * config["n_runs"] * steps, state_floats=90,
+                memory_bytes=4 * config["n_runs"] * steps * 90 * FLOAT_BYTES,
+                keys=("n_runs", "epochs"))

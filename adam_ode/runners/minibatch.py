@@ -236,3 +236,17 @@ def plot(summary, arrays, config):
         ax.set_title(f"Theorem 6: η_t = (1/β)(1+t)^-{summary['theorem_6']['kappa']:g}, n_B = 1")
         ax.legend(fontsize=7)
     return fig
+
+
+def estimate(config):
+    """Cost before work (:mod:`adam_ode.cost`): the mini-batch draws, the SGD grid and the
+    decreasing-step runs (diabetes: 10 features)."""
+    from ..cost import FLOAT_BYTES, Cost
+
+    draws = len(config["batch_sizes"]) * config["n_batches"]
+    grid = (len(config["eta_fractions"]) * len(config["grid_batch_sizes"]) * config["n_runs"]
+            * max(config["horizons"]))
+    decreasing = config["n_runs"] * config["T_decreasing"]
+    return Cost(run_steps=draws + grid + decreasing, state_floats=10,
+                memory_bytes=config["n_runs"] * max(config["horizons"]) * 10 * FLOAT_BYTES,
+                keys=("n_runs", "horizons", "T_decreasing"))

@@ -197,3 +197,15 @@ def plot(arrays, summary, config):
                      f"b = {st['b']:g}")
         ax.legend(fontsize=8)
     return fig
+
+
+def estimate(config):
+    """Cost before work (:mod:`adam_ode.cost`): the online runs, the (β2, C) map and n_runs
+    stochastic runs per γ on [0, T] (1-D, states (x, m, v))."""
+    from ..cost import FLOAT_BYTES, Cost
+
+    online = 2 * config["T_online"] * (1 + config["map_points"] ** 2)
+    stochastic = sum(2 * config["n_runs"] * int(config["T"] / g) for g in config["gammas"])
+    return Cost(run_steps=online + stochastic, state_floats=4,
+                memory_bytes=2 * config["n_runs"] * int(config["T"] / min(config["gammas"]))
+                * FLOAT_BYTES, keys=("n_runs", "gammas", "T_online", "map_points"))

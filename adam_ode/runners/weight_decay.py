@@ -10,7 +10,6 @@ iterates' final means are compared with both points.
 
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 
@@ -166,3 +165,14 @@ def plot(arrays, summary, title=""):
         if title:
             fig.suptitle(title, fontsize=9)
     return fig
+
+
+def estimate(config):
+    """Cost before work (:mod:`adam_ode.cost`): n_runs runs of Adam (L2) and of AdamW on the
+    data set, T/γ steps each (30 features: states of 3·30 floats)."""
+    from ..cost import FLOAT_BYTES, Cost
+
+    steps = int(config["T"] / config["gamma"])
+    return Cost(run_steps=2 * config["n_runs"] * steps, state_floats=90,
+                memory_bytes=2 * config["n_runs"] * 90 * FLOAT_BYTES * 1000,
+                keys=("n_runs", "T"))
