@@ -86,8 +86,8 @@ def run_optimizer(problem, optimizer: Optimizer, x0, n_steps: int, seed, *,
     *_, div_step = simulate(data, hyper, x0, bool(noise), n_steps, rng,
                             NO_REFERENCE, -1.0, False, 0, 1, path, final, 0, DIVERGENCE_BOUND)
     if div_step >= 0:
-        warnings.warn(f"{optimizer.name} diverged at step {div_step} (an iterate is not finite "
-                      f"or exceeds {DIVERGENCE_BOUND:g}); the path is NaN from that step on",
+        warnings.warn(f"{optimizer.name} diverged at step {div_step} (x or a moment is not finite, or x "
+                      f"exceeds {DIVERGENCE_BOUND:g}); the path is NaN from that step on",
                       DivergenceWarning, stacklevel=2)
     return path[0]
 

@@ -169,12 +169,7 @@ def simulate(data, hyper, x0, noise, n_steps, rng, reference, delta, track_grad,
             exact_grad(data, point, g)
         update(hyper, c, state, g, d)
 
-        # Divergence: a non-finite iterate or one beyond the bound (`not <=` also catches NaN).
-        diverged = False
-        for i in range(d):
-            if not abs(x[i]) <= bound:
-                diverged = True
-        if diverged:
+        if _diverged(d, width, state, bound):
             div_step = n
             break
 
@@ -256,7 +251,7 @@ def simulate_pair(data, hyper, x0, noise, n_steps, rng_a, rng_b, reference, delt
                 exact_grad(data, point_b, gb)
         if div_a < 0:
             update(hyper, c, state_a, ga, d)
-            if _diverged(d, xa, bound):
+            if _diverged(d, width, state_a, bound):
                 div_a = n
             else:
                 if n < n_ref:
@@ -268,7 +263,7 @@ def simulate_pair(data, hyper, x0, noise, n_steps, rng_a, rng_b, reference, delt
                     _write_state(record, run, n // record_every, state_a)
         if div_b < 0:
             update(hyper, c, state_b, gb, d)
-            if _diverged(d, xb, bound):
+            if _diverged(d, width, state_b, bound):
                 div_b = n
             else:
                 if n < n_ref:
@@ -349,11 +344,15 @@ def kernels_for(problem):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _diverged(d, x, bound):
-    """A non-finite iterate or one beyond the bound (`not <=` also catches NaN)."""
+def _diverged(d, width, state, bound):
+    """Divergence: x non-finite or beyond the bound (`not <=` also catches NaN), or another
+    state slot non-finite (e.g. Adam's v overflowing to inf while x still looks finite)."""
     diverged = False
     for i in range(d):
-        if not abs(x[i]) <= bound:
+        if not abs(state[i]) <= bound:
+            diverged = True
+    for i in range(d, width):
+        if not abs(state[i]) < math.inf:
             diverged = True
     return diverged
 
