@@ -75,3 +75,22 @@ def test_experiment_summary_keys(tmp_path):
     assert (tmp_path / "figure.png").stat().st_size > 10_000
     with np.load(tmp_path / "data.npz") as data:
         assert data["sup_distance"].shape == (2, 20)
+
+
+def test_limit_convergence_study_is_generic_and_equals_the_adam_study():
+    from adam_ode import LinearRegression2D, RMSProp
+    from adam_ode.analysis.weak_convergence import (limit_convergence_study,
+                                                    weak_convergence_study)
+    from adam_ode.optimizers import Adam
+
+    problem, x0 = LinearRegression2D(), np.array([-1.0, 4.0])
+    gammas = [0.04, 0.01, 0.0025]
+    adam = weak_convergence_study(problem, x0, 1.0, 1.0, 0.01, 2.0, gammas, 40, 0.3, seed=3)
+    generic = limit_convergence_study(problem, Adam(0.04, 1.0, 1.0, 0.01), x0, 2.0, gammas, 40,
+                                      0.3, seed=3)
+    for a, b in zip(adam.sups, generic.sups):
+        np.testing.assert_array_equal(a, b)
+    # Any record on its own limit: RMSProp's sup distance shrinks like sqrt(gamma).
+    rms = limit_convergence_study(problem, RMSProp(0.04, b=1.0, eps=0.01), x0, 2.0, gammas, 40,
+                                  0.3, seed=3)
+    assert 0.35 < rms.slope < 0.65, f"RMSProp weak-convergence slope {rms.slope:.3f}"

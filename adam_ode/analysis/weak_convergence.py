@@ -14,17 +14,18 @@ reproducible and independent of the number of worker threads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .._validation import ParameterError, check_int, check_positive, check_vector
-from ..integrate import solve_ode
+from ..integrate import solve_limit
 from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from .statistics import loglog_slope, summarize_sample
 
-__all__ = ["WeakConvergenceStudy", "weak_convergence_study", "MIN_GAMMAS_FOR_SLOPE"]
+__all__ = ["WeakConvergenceStudy", "weak_convergence_study", "limit_convergence_study",
+           "MIN_GAMMAS_FOR_SLOPE"]
 
 MIN_GAMMAS_FOR_SLOPE = 2  # a log-log slope needs two distinct γ; its standard error needs three
 
@@ -100,26 +101,58 @@ def weak_convergence_study(problem, x0, a: float, b: float, eps: float, T: float
     a = check_positive("a", a)
     b = check_positive("b", b)
     eps = check_positive("eps", eps)
+    gammas = _check_gammas(gammas)
+    study = limit_convergence_study(problem, Adam(gammas[0], a, b, eps, debias), x0, T, gammas,
+                                    n_runs, delta, seed, workers=workers, progress=progress)
+    config = {"problem": problem.config(), "x0": study.config["x0"], "a": a, "b": b, "eps": eps,
+              "T": study.T, "delta": study.delta, "gammas": gammas, "n_runs": n_runs,
+              "seed": seed, "debias": debias}
+    return replace(study, config=config)
+
+
+def _check_gammas(gammas) -> list:
+    gammas = [check_positive("gammas", g) for g in np.atleast_1d(np.asarray(gammas, float))]
+    if len(set(gammas)) < MIN_GAMMAS_FOR_SLOPE:
+        raise ParameterError(f"gammas must hold at least {MIN_GAMMAS_FOR_SLOPE} distinct step "
+                             f"sizes, got {gammas}")
+    return gammas
+
+
+def limit_convergence_study(problem, optimizer, x0, T: float, gammas, n_runs: int,
+                            delta: float, seed=0, *, workers: int | None = None,
+                            progress=None) -> WeakConvergenceStudy:
+    r"""Theorem 4.3's quantity for any optimizer record: sup_{t_k ≤ T} ‖z_k − z(t_k)‖ per step.
+
+    ``optimizer`` gives every hyperparameter but the step; for each γ of ``gammas`` the record
+    ``optimizer.replace(gamma=γ)`` runs ``n_runs`` times against its own continuous limit
+    (``limit()``, solved once when it does not depend on γ) on its time map t_k =
+    ``times(k)``, in the scheme's own state variables (``from_limit_state``); T is in the
+    limit's time. Other parameters and the result as in :func:`weak_convergence_study` (which
+    is this study for :class:`~adam_ode.Adam`).
+    """
     T = check_positive("T", T)
     delta = check_positive("delta", delta)
     n_runs = check_int("n_runs", n_runs, 1)
     x0 = check_vector("x0", x0, problem.dim)
-    gammas = [check_positive("gammas", g) for g in np.atleast_1d(np.asarray(gammas, float))]
-    if len(set(gammas)) < MIN_GAMMAS_FOR_SLOPE:
-        raise ParameterError(f"gammas must hold at least {MIN_GAMMAS_FOR_SLOPE} distinct step sizes, "
-                         f"got {gammas}")
-    for g in gammas:  # fail before any work on a γ that breaks aγ < 1 or bγ < 1
-        Adam(g, a, b, eps, debias)
+    gammas = _check_gammas(gammas)
+    if not optimizer.uniform_steps:
+        raise ParameterError(f"{type(optimizer).__name__} has no uniform time step: give a "
+                             "constant-step optimizer")
+    # fail before any work on a γ outside a hyperparameter's range (e.g. aγ < 1)
+    schemes = [optimizer.replace(gamma=g) for g in gammas]
 
-    trajectory = solve_ode(problem, x0, a, b, eps, T, debias=debias)
     streams = np.random.SeedSequence(check_int("seed", seed, 0)).spawn(len(gammas))
     records, sups = [], []
-    for gamma, stream in zip(gammas, streams):
-        n_steps = steps_for_horizon(T, gamma)
-        reference = trajectory(np.minimum(np.arange(n_steps + 1) * gamma, T))
-        result = monte_carlo(problem, Adam(gamma, a, b, eps, debias), x0, n_steps, n_runs,
-                             stream, reference=reference, track_grad_norm=False,
-                             workers=workers, progress=progress)
+    limit = trajectory = None
+    for gamma, scheme, stream in zip(gammas, schemes, streams):
+        if scheme.limit() != limit:
+            limit = scheme.limit()
+            trajectory = solve_limit(problem, limit, x0, T)
+        n_steps = steps_for_horizon(T, float(scheme.times(1)))
+        times = np.minimum(scheme.times(np.arange(n_steps + 1)), T)
+        reference = scheme.from_limit_state(trajectory(times))
+        result = monte_carlo(problem, scheme, x0, n_steps, n_runs, stream, reference=reference,
+                             track_grad_norm=False, workers=workers, progress=progress)
         sup = result.sup_distance
         record = {"gamma": gamma, "n_steps": n_steps, **summarize_sample(sup, delta),
                   "n_diverged": int(result.diverged.sum()), "elapsed": result.elapsed}
@@ -132,7 +165,7 @@ def weak_convergence_study(problem, x0, a: float, b: float, eps: float, T: float
         slope, stderr = fit.slope, fit.stderr
     else:  # a diverged run makes the mean infinite: no honest slope
         slope, stderr = float("nan"), float("nan")
-    config = {"problem": problem.config(), "x0": x0.tolist(), "a": a, "b": b, "eps": eps,
-              "T": T, "delta": delta, "gammas": gammas, "n_runs": n_runs, "seed": seed,
-              "debias": debias}
+    config = {"problem": problem.config(), "x0": x0.tolist(),
+              "optimizer": {k: v for k, v in optimizer.config().items() if k != "gamma"},
+              "T": T, "delta": delta, "gammas": gammas, "n_runs": n_runs, "seed": seed}
     return WeakConvergenceStudy(records, sups, slope, stderr, delta, T, config)
