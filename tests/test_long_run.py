@@ -72,3 +72,19 @@ def test_a_seed_sequence_argument_is_not_consumed():
     assert [r.as_dict() for r in first] == [r.as_dict() for r in second]
     assert [r.as_dict() for r in first] == [r.as_dict() for r in by_int]
     assert root.n_children_spawned == 0
+
+
+def test_ergodic_study_takes_any_constant_step_record():
+    # optimizer=Adam(...) is the same study as Adam's a, b, eps; another record runs too.
+    from adam_ode import SGD, Adam, DoubleWell
+    from adam_ode.analysis.long_run import ergodic_study
+
+    problem, x0 = DoubleWell(d=2, sigma=0.5), [0.3, -1.7]
+    by_rates = ergodic_study(problem, x0, [0.1, 0.05], 1.0, 1.0, 0.01, 20.0, 8, 0.1, 4,
+                             burn_in=5.0)
+    by_record = ergodic_study(problem, x0, [0.1, 0.05], None, None, None, 20.0, 8, 0.1, 4,
+                              burn_in=5.0, optimizer=Adam(0.1, 1.0, 1.0, 0.01))
+    assert [r.fraction_outside for r in by_rates] == [r.fraction_outside for r in by_record]
+    sgd = ergodic_study(problem, x0, [0.1, 0.01], None, None, None, 20.0, 8, 0.1, 4,
+                        burn_in=5.0, optimizer=SGD(0.1))
+    assert sgd[1].fraction_outside < sgd[0].fraction_outside  # smaller steps stay closer

@@ -87,10 +87,11 @@ class ErgodicRecord:
         return out
 
 
-def ergodic_study(problem, x0, gammas, a: float, b: float, eps: float, horizon: float,
-                  n_runs: int, delta: float, seed, workers: int | None = None,
-                  burn_in: float = 0.0, debias: bool = True, callback=None) -> list:
-    r"""Ergodic fraction outside the δ-neighbourhood of 𝒮 for constant-step Adam, per γ.
+def ergodic_study(problem, x0, gammas, a: float | None, b: float | None, eps: float | None,
+                  horizon: float, n_runs: int, delta: float, seed, workers: int | None = None,
+                  burn_in: float = 0.0, debias: bool = True, callback=None, *,
+                  optimizer=None) -> list:
+    r"""Ergodic fraction outside the δ-neighbourhood of 𝒮 for a constant-step optimizer, per γ.
 
     Parameters
     ----------
@@ -101,10 +102,10 @@ def ergodic_study(problem, x0, gammas, a: float, b: float, eps: float, horizon: 
     gammas : sequence of float > 0
         Step sizes γ; α = 1 − aγ, β = 1 − bγ.
     a, b, eps : float
-        Moment rates and ε (outside the square root).
+        Adam's moment rates and ε (outside the square root); None when ``optimizer`` is given.
     horizon : float > 0
-        ODE time covered by every run: n = floor(horizon/γ) steps, so the time averages are
-        over the same stretch of the dynamics for every γ.
+        Limit time covered by every run: n = floor(horizon/t_1) steps (t_1 = γ for Adam), so
+        the time averages are over the same stretch of the dynamics for every γ.
     n_runs : int ≥ 2
         Independent runs R per γ.
     delta : float ≥ 0
@@ -120,6 +121,9 @@ def ergodic_study(problem, x0, gammas, a: float, b: float, eps: float, horizon: 
         Bias corrections of Algorithm 2.1.
     callback : callable, optional
         Called with no argument after each γ.
+    optimizer : Optimizer, optional, keyword-only
+        Any constant-step record: ``optimizer.replace(gamma=γ)`` runs for each γ instead of
+        Adam(γ, a, b, eps, debias).
 
     Returns
     -------
@@ -137,17 +141,22 @@ def ergodic_study(problem, x0, gammas, a: float, b: float, eps: float, horizon: 
     # Children built by spawn key, leaving a caller's SeedSequence untouched (spawn() would not).
     children = [run_seed_sequence(seed, i) for i in range(len(gammas))]
 
+    if optimizer is None:
+        schemes = [Adam(gamma, a, b, eps, debias) for gamma in gammas]
+    else:
+        schemes = [optimizer.replace(gamma=gamma) for gamma in gammas]
+
     records = []
-    for gamma, child in zip(gammas, children):
-        n_steps = steps_for_horizon(horizon, gamma)
-        n_burn = min(int(math.floor(burn_in / gamma)), n_steps - 1)
-        result = monte_carlo(problem, Adam(gamma, a, b, eps, debias), x0, n_steps, n_runs, child,
-                             delta=delta, burn_in=n_burn, track_grad_norm=False, workers=workers)
+    for gamma, scheme, child in zip(gammas, schemes, children):
+        step = float(scheme.times(1))  # γ for Adam
+        n_steps = steps_for_horizon(horizon, step)
+        n_burn = min(int(math.floor(burn_in / step)), n_steps - 1)
+        result = monte_carlo(problem, scheme, x0, n_steps, n_runs, child, delta=delta,
+                             burn_in=n_burn, track_grad_norm=False, workers=workers)
         frac = result.fraction_outside
         mean = float(frac.mean())
         stderr = float(frac.std(ddof=1) / math.sqrt(n_runs))
-        x_final = unpack(result.final_state)[0]
-        dist = problem.critical_distance(x_final)
+        dist = problem.critical_distance(result.final_x)
         dist = np.where(result.diverged, np.inf, dist)
         outside = int(np.count_nonzero(dist > delta))
         records.append(ErgodicRecord(
