@@ -135,3 +135,19 @@ def test_log_steps():
     assert np.all(np.diff(steps) > 0)
     assert 400 <= steps.size <= 500
     assert np.array_equal(log_steps(10, 400), np.arange(1, 11))
+
+def test_step_progress_counts_steps_across_monte_carlo_calls():
+    # Runs finish in chunks of any size; the bar must advance by runs x steps of their own γ.
+    from adam_ode.runners._paths import step_progress
+
+    class Bar:
+        n = 0
+
+        def update(self, k):
+            self.n += k
+
+    bar = Bar()
+    advance = step_progress(bar, 5, [100, 1000, 10])
+    for k in (2, 4, 3, 1, 5):  # 2+3 runs of γ0, 2 of γ0 ... crossing the boundaries
+        advance(k)
+    assert bar.n == 5 * 100 + 5 * 1000 + 5 * 10

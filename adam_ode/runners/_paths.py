@@ -12,7 +12,7 @@ import numpy as np
 from ..experiments import ExperimentError
 
 __all__ = ["log_steps", "gamma_colours", "check_gammas", "check_pairs", "fmt_vector",
-           "ODE_STYLE", "AUTONOMOUS_STYLE"]
+           "step_progress", "ODE_STYLE", "AUTONOMOUS_STYLE"]
 
 LOG_GRID_REFINE_LIMIT = 20  # log_steps refines its geometric grid at most this many times over
 
@@ -69,3 +69,24 @@ def check_pairs(config, key: str, labels: str) -> np.ndarray:
 def fmt_vector(x) -> str:
     """``(3, 1)``-style label of a short vector."""
     return "(" + ", ".join(f"{v:g}" for v in np.asarray(x, dtype=float)) + ")"
+
+
+def step_progress(bar, n_runs: int, steps_per_run) -> object:
+    """A Monte Carlo progress callback (counts of finished runs) that advances ``bar`` in steps.
+
+    For Monte Carlo calls made one after the other, the i-th with ``n_runs`` runs of
+    ``steps_per_run[i]`` steps: the bar's total is ``n_runs * sum(steps_per_run)`` and its ETA
+    is then in steps, right whatever the mix of step sizes.
+    """
+    steps = [int(s) for s in steps_per_run]
+    done = [0]
+
+    def update(k: int) -> None:
+        while k > 0:
+            i = min(done[0] // n_runs, len(steps) - 1)
+            take = min(k, n_runs * (i + 1) - done[0]) if i < len(steps) - 1 else k
+            bar.update(take * steps[i])
+            done[0] += take
+            k -= take
+
+    return update

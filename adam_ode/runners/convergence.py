@@ -21,7 +21,7 @@ from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
-from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours
+from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours, step_progress
 from ._plot import STYLE, pyplot
 
 __all__ = ["run", "linearised_rate", "plot"]
@@ -88,13 +88,15 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     seeds = ctx.seed_sequence().spawn(len(gammas))
     per_gamma, arrays = [], {"ode_t": t_ode, "ode_distance": d_ode, "gammas": np.array(gammas),
                              "quantile_levels": np.array(QUANTILES)}
-    with ctx.progress(n_runs * len(gammas), desc=EXPERIMENT) as bar:
+    steps = [steps_for_horizon(T, gamma) for gamma in gammas]
+    with ctx.progress(n_runs * sum(steps), desc=EXPERIMENT) as bar:  # ETA in steps
+        advance = step_progress(bar, n_runs, steps)
         for i, (gamma, seed) in enumerate(zip(gammas, seeds)):
             n_steps = steps_for_horizon(T, gamma)
             every = max(1, n_steps // RECORD_POINTS)
             mc = monte_carlo(problem, Adam(gamma, a, b, eps), x0, n_steps, n_runs, seed,
                              record_every=every, track_grad_norm=False, workers=ctx.workers,
-                             progress=bar.update)
+                             progress=advance)
             t = mc.record_times
             # (R, K), NaN after a divergence
             dist = problem.critical_distance(unpack(mc.record)[0])

@@ -12,7 +12,9 @@ import numpy as np
 
 from ..analysis.weak_convergence import weak_convergence_study
 from ..experiments import ExperimentResult, RunContext, register
+from ..montecarlo import steps_for_horizon
 from ..problems import make_problem
+from ._paths import step_progress
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
 __all__ = ["run", "plot", "format_table"]
@@ -27,10 +29,12 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     x0 = np.asarray(config["x0"], dtype=float)
     gammas = np.asarray(config["gammas"], dtype=float)
     n_runs = config["n_runs"]
-    with ctx.progress(len(gammas) * n_runs, desc=EXPERIMENT) as bar:
+    steps = [steps_for_horizon(config["T"], gamma) for gamma in gammas]
+    with ctx.progress(n_runs * sum(steps), desc=EXPERIMENT) as bar:  # ETA in steps
         study = weak_convergence_study(problem, x0, config["a"], config["b"], config["eps"],
                                        config["T"], gammas, n_runs, config["delta"],
-                                       seed=ctx.seed, workers=ctx.workers, progress=bar.update)
+                                       seed=ctx.seed, workers=ctx.workers,
+                                       progress=step_progress(bar, n_runs, steps))
     summary = {
         "problem": problem.config(), "x0": x0.tolist(), "a": config["a"], "b": config["b"],
         "eps": config["eps"], "T": config["T"], "delta": config["delta"],
