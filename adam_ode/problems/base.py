@@ -26,9 +26,11 @@ kernel: :func:`kernel_data_of` raises :class:`~adam_ode.ParameterError` first.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
 import numpy as np
+from numba import njit
 from .._overloads import register_overload
 from .._validation import ParameterError
 
@@ -42,6 +44,7 @@ __all__ = [
     "exact_grad",
     "critical_distance",
     "kernel_dim",
+    "projected_distance",
 ]
 
 HVP_STEP = 1e-6  # relative step of the default central-difference Hessian-vector product
@@ -70,6 +73,20 @@ def critical_distance(data, x):
 def kernel_dim(data, x):
     """Dimension d of the problem for the kernel loops (numba kernels only)."""
     raise NotImplementedError("kernel_dim is compiled into kernels")
+
+
+@njit(cache=True, nogil=True)
+def projected_distance(projector, x, center):
+    """‖P (x − c)‖ (numba): the distance to an affine critical set c + ker P⊥, e.g. the
+    least-squares solutions x⁺ + ker A with P the projector on the row space of A."""
+    d = x.shape[0]
+    acc = 0.0
+    for i in range(d):
+        s = 0.0
+        for k in range(d):
+            s += projector[i, k] * (x[k] - center[k])
+        acc += s * s
+    return math.sqrt(acc)
 
 
 _GENERIC = {f.__name__: f for f in (sample_grad, exact_grad, critical_distance, kernel_dim)}

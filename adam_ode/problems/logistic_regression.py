@@ -38,7 +38,7 @@ from scipy.special import expit
 
 from .._validation import ParameterError, check_int, check_nonnegative
 from ..streams import integer
-from .base import Problem, evaluator, register_problem
+from .base import Problem, evaluator, projected_distance, register_problem
 
 __all__ = ["LogisticRegression", "LogisticRegressionData", "MINIMIZER_GTOL"]
 
@@ -333,14 +333,7 @@ def _exact_grad(data, x, g):
 def _critical_distance(data, x):
     if data.no_minimizer:
         return math.inf  # 𝒮 = ∅ (module docstring)
-    d = x.shape[0]
-    acc = 0.0
-    for i in range(d):
-        s = 0.0
-        for k in range(d):
-            s += data.projector[i, k] * (x[k] - data.x_star[k])
-        acc += s * s
-    return math.sqrt(acc)
+    return projected_distance(data.projector, x, data.x_star)
 
 
 @evaluator("kernel_dim", LogisticRegressionData)
