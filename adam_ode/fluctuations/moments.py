@@ -49,7 +49,7 @@ from ..problems.stochastic_quadratic import StochasticQuadraticData
 from .correlated import CorrelatedQuadratic, CorrelatedQuadraticData
 
 __all__ = ["GradientMoments", "gradient_moments", "is_separable", "noise_moments",
-           "has_kernel_moments"]
+           "has_kernel_moments", "diagonal_moments", "has_diagonal_moments"]
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,37 @@ _KERNEL_MOMENTS = (LinearRegression2DData, StochasticQuadraticData, DoubleWellDa
 def has_kernel_moments(problem) -> bool:
     """Whether the SDE kernels support ``problem`` (a numba :func:`noise_moments` exists)."""
     return type(problem.kernel_data) in _KERNEL_MOMENTS
+
+
+def diagonal_moments(data, i, x_i):
+    """(∇F_i, S_i, Var g_i, Cov(g_i, g_i²), Var g_i²) at coordinate x_i of a separable problem
+    (numba kernels only): the diagonal of what :func:`noise_moments` writes, the same arithmetic."""
+    raise NotImplementedError("compiled into kernels only; call gradient_moments")
+
+
+_DIAGONAL_MOMENTS = (StochasticQuadraticData, DoubleWellData)
+
+
+def has_diagonal_moments(problem) -> bool:
+    """Whether the separable SDE kernels apply (:func:`diagonal_moments` exists): the noise of
+    g_i depends on x_i only and the coordinates are independent (block-diagonal (m, v) noise)."""
+    return type(problem.kernel_data) in _DIAGONAL_MOMENTS
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _gaussian_diagonal(mu_i, sigma2):
+    return (mu_i, mu_i * mu_i + sigma2, sigma2, 2.0 * mu_i * sigma2,
+            2.0 * sigma2 * sigma2 + 4.0 * mu_i * mu_i * sigma2)
+
+
+@register_overload(diagonal_moments, StochasticQuadraticData)
+def _quadratic_diagonal(data, i, x_i):
+    return _gaussian_diagonal(data.h[i] * x_i, data.sigma[i] * data.sigma[i])
+
+
+@register_overload(diagonal_moments, DoubleWellData)
+def _double_well_diagonal(data, i, x_i):
+    return _gaussian_diagonal(x_i * x_i * x_i - x_i, data.sigma * data.sigma)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")

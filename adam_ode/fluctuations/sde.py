@@ -29,6 +29,13 @@ Schemes (dt = γ by default):
 v ≥ 0: after every step v is projected onto [0, ∞) (v ← max(v, 0)). The Gaussian noise of v can
 only cross 0 in the first O(1) steps, when v = O(γ); x then barely moves (m = O(nγ)).
 
+Kernels: :func:`sde_path` (any problem with numba moments: dense Cov(g), Cov(g, g²), Var g² and a
+2d×2d Cholesky of Q every step) and, at order 1 on a separable problem
+(:func:`~.moments.has_diagonal_moments`: StochasticQuadratic, DoubleWell), :func:`sde_path_separable`
+(d closed-form 2×2 factors fused with the update, no arrays but the normals; the same arithmetic,
+bit-identical results). LinearRegression2D is not separable (Cov(g₁, g₂) = −w₁w₂e₁e₂ ≠ 0), nor is
+CorrelatedQuadratic.
+
 Randomness: path r uses ``default_rng(SeedSequence(seed).spawn(R)[r])`` (2d standard normals per
 step, order 1; the same per Heun step, order 2); paths are split in chunks over a thread pool, so
 results are bit-identical for any number of workers.
@@ -48,9 +55,10 @@ from numba import njit
 from .._validation import ParameterError, check_int, check_positive, check_vector
 from ..optimizers import Adam
 from ..problems.base import kernel_data_of
-from .moments import has_kernel_moments, noise_moments
+from .moments import diagonal_moments, has_diagonal_moments, has_kernel_moments, noise_moments
 
-__all__ = ["SDEResult", "simulate_sde", "LIE_STEP", "PIVOT_FLOOR"]
+__all__ = ["SDEResult", "simulate_sde", "sde_path", "sde_path_separable", "LIE_STEP",
+           "PIVOT_FLOOR"]
 
 LIE_STEP = 1e-5  # step of the central difference of h along (1, h) in the modified drift
 PIVOT_FLOOR = 1e-300  # Cholesky pivots below this are treated as 0 (rank-deficient Q)
@@ -230,9 +238,61 @@ def sde_path(data, a, b, eps, gamma, debias, order, x0, n_steps, dt, rng, record
         final[r, j] = z[j]
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def sde_path_separable(data, a, b, eps, gamma, debias, x0, n_steps, dt, rng, record_every,
+                       record, final, r):
+    """:func:`sde_path` at order 1 for a separable problem (:func:`.moments.has_diagonal_moments`).
+
+    Q is block-diagonal over the coordinates (the (m_i, v_i) pairs), so its Cholesky factor is d
+    closed-form 2×2 factors; moments, factor and update are fused per coordinate, with no array
+    but the 2d normals. Same draws and the same floating-point operations as :func:`sde_path`
+    (the generic factor only adds exact zeros), hence bit-identical results.
+    """
+    d = x0.shape[0]
+    k = 3 * d
+    z = np.zeros(k)
+    for i in range(d):
+        z[i] = x0[i]
+    normals = np.empty(2 * d)
+    root = math.sqrt(gamma * dt)
+    aa, ba, bb, dta, dtb = a * a, b * a, b * b, dt * a, dt * b
+    if record_every > 0:
+        for j in range(k):
+            record[r, 0, j] = z[j]
+    for n in range(n_steps):
+        for j in range(2 * d):
+            normals[j] = rng.standard_normal()
+        t = n * dt
+        c_a = _bias(a, t + dt, debias)  # as sde_path (not (n + 1)·dt: other rounding)
+        c_b = _bias(b, t + dt, debias)
+        for i in range(d):
+            mu, s, c, k3, k4 = diagonal_moments(data, i, z[i])
+            acc = aa * c
+            l00 = math.sqrt(acc) if acc > PIVOT_FLOOR else 0.0
+            l10 = ba * k3 / l00 if l00 > 0.0 else 0.0
+            acc = bb * k4 - l10 * l10
+            l11 = math.sqrt(acc) if acc > PIVOT_FLOOR else 0.0
+            m = z[d + i]
+            v = z[2 * d + i]
+            m += dta * (mu - m) + root * (l00 * normals[i])
+            v = max(v + dtb * (s - v) + root * (l10 * normals[i] + l11 * normals[d + i]), 0.0)
+            z[d + i] = m
+            z[2 * d + i] = v
+            if debias:
+                z[i] -= dt * (m / c_a) / (eps + math.sqrt(v / c_b))
+            else:  # c_a = c_b = 1: m/1 = m exactly, so the same result without two divisions
+                z[i] -= dt * m / (eps + math.sqrt(v))
+        if record_every > 0 and (n + 1) % record_every == 0:
+            row = (n + 1) // record_every
+            for j in range(k):
+                record[r, row, j] = z[j]
+    for j in range(k):
+        final[r, j] = z[j]
+
+
 def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: int = 1,
                  dt: float | None = None, *, record_every: int = 0,
-                 workers: int | None = None) -> SDEResult:
+                 workers: int | None = None, kernel: str = "auto") -> SDEResult:
     r"""Paths of Adam's SDE (order 1) or of its second-order modified equation (order 2).
 
     Parameters
@@ -255,6 +315,11 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
         Store Z every ``record_every`` steps.
     workers : int, optional
         Threads (default ``os.cpu_count()``); the results do not depend on it.
+    kernel : "auto" or "generic"
+        "auto": order 1 on a separable problem (StochasticQuadratic, DoubleWell) runs
+        :func:`sde_path_separable` (per-coordinate 2×2 factors); "generic" forces
+        :func:`sde_path` (dense moments and Cholesky every step). Both give bit-identical
+        results; "generic" is there for benchmarks and checks.
     """
     if type(optimizer) is not Adam:
         raise ParameterError(f"simulate_sde supports Adam records, got {type(optimizer).__name__}")
@@ -263,6 +328,8 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
                              f"{type(problem).__name__}")
     if order not in (1, 2):
         raise ParameterError(f"order must be 1 or 2, got {order!r}")
+    if kernel not in ("auto", "generic"):
+        raise ParameterError(f"kernel must be 'auto' or 'generic', got {kernel!r}")
     if order == 2 and optimizer.debias:
         raise ParameterError("order = 2 (the modified equation) is derived for the autonomous "
                              "limit: use Adam(..., debias=False)")
@@ -284,11 +351,17 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
     args = (data, float(optimizer.a), float(optimizer.b), float(optimizer.eps), gamma,
             bool(optimizer.debias), int(order), x0, n_steps, float(dt))
 
+    separable = kernel == "auto" and order == 1 and has_diagonal_moments(problem)
+    sep_args = args[:6] + args[7:]  # no order
+
     def run_chunk(lo, hi):
         for r in range(lo, hi):
             rng = np.random.default_rng(np.random.SeedSequence(
                 root.entropy, spawn_key=root.spawn_key + (r,), pool_size=root.pool_size))
-            sde_path(*args, rng, record_every, record, final, r)
+            if separable:
+                sde_path_separable(*sep_args, rng, record_every, record, final, r)
+            else:
+                sde_path(*args, rng, record_every, record, final, r)
 
     start = time.perf_counter()
     n_chunks = min(n_paths, workers * TASKS_PER_WORKER)
@@ -303,7 +376,8 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
     elapsed = time.perf_counter() - start
     config = {"problem": problem.config(), "optimizer": optimizer.config(), "x0": x0.tolist(),
               "T": T, "n_paths": n_paths, "order": order, "dt": dt, "n_steps": n_steps,
-              "seed": {"entropy": root.entropy, "spawn_key": list(root.spawn_key)}}
+              "seed": {"entropy": root.entropy, "spawn_key": list(root.spawn_key)},
+              "kernel": "separable" if separable else "generic"}
     return SDEResult(final, record if record_every > 0 else None,
                      np.arange(n_rec) * record_every * dt if record_every > 0 else None,
                      dt, n_steps, order, elapsed, workers, config)
