@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validation import ParameterError, check_int, check_nonnegative
 from ..streams import integer
-from .base import Problem, evaluator, register_problem
+from .base import Problem, evaluator, projected_distance, register_problem
 
 __all__ = ["LeastSquares", "LeastSquaresData"]
 
@@ -71,8 +71,13 @@ class LeastSquares(Problem):
 
     @classmethod
     def from_config(cls, **params):
-        """``data`` (a .npz with arrays A, y or a .csv whose last column is y) and
-        ``batch_size``; without ``data``, a synthetic set from ``n``, ``d``, ``noise``, ``seed``."""
+        """``dataset`` (a bundled name of :data:`adam_ode.datasets.DATASETS`, standardised) or
+        ``data`` (a .npz with arrays A, y or a .csv whose last column is y), and ``batch_size``;
+        with neither, a synthetic set from ``n``, ``d``, ``noise``, ``seed``."""
+        if "data" in params and "dataset" in params:
+            raise ParameterError(f"{cls.name}: give either data or dataset, not both")
+        if "dataset" in params:
+            return _from_dataset(**params)
         if "data" in params:
             return _from_file(**params)
         return _synthetic(**params)
@@ -136,6 +141,18 @@ def _synthetic(n: int = 200, d: int = 5, noise: float = 0.5, seed: int = 0,
     return LeastSquares(A, y, batch_size)
 
 
+def _from_dataset(dataset: str, batch_size: int = 1) -> LeastSquares:
+    """The bundled data set ``dataset`` (standardised features and target, see
+    :func:`adam_ode.datasets.load_dataset`); an unknown name raises ParameterError."""
+    from ..datasets import DATASETS, load_dataset
+
+    if not isinstance(dataset, str) or dataset not in DATASETS:
+        raise ParameterError(f"least-squares: unknown dataset {dataset!r}; bundled datasets: "
+                             f"{', '.join(DATASETS)}")
+    A, y = load_dataset(dataset)
+    return LeastSquares(A, y, batch_size)
+
+
 def _from_file(data: str, batch_size: int = 1) -> LeastSquares:
     """Load ``A`` and ``y`` from a ``.npz`` file (arrays named A and y) or a ``.csv`` (y last)."""
     try:
@@ -188,14 +205,7 @@ def _exact_grad(data, x, g):
 @evaluator("critical_distance", LeastSquaresData)
 def _critical_distance(data, x):
     # ‖P (x − x⁺)‖ with P the projector on the row space of A.
-    d = x.shape[0]
-    acc = 0.0
-    for i in range(d):
-        s = 0.0
-        for k in range(d):
-            s += data.projector[i, k] * (x[k] - data.x_plus[k])
-        acc += s * s
-    return math.sqrt(acc)
+    return projected_distance(data.projector, x, data.x_plus)
 
 
 @evaluator("kernel_dim", LeastSquaresData)
