@@ -38,3 +38,25 @@ def test_rejects_unsupported():
         simulate_sde(PROBLEM, SGD(0.1), X0, 1.0, 2, 0)
     with pytest.raises(ParameterError):
         simulate_sde(PROBLEM, Adam(0.1, 2.0, 1.0, 0.1), X0, 1.0, 2, 0, order=2)
+
+
+@pytest.mark.parametrize("case", ["separable", "generic"])
+def test_in_kernel_streams_equal_per_path_generators(case):
+    # simulate_sde seeds each path inside its chunk kernel (adam_ode.streams); the paths must be
+    # those of sde_path driven by default_rng(SeedSequence(seed).spawn(R)[r]) made in Python.
+    import adam_ode as ao
+    from adam_ode.fluctuations.sde import sde_path, simulate_sde
+    from adam_ode.problems.base import kernel_data_of
+
+    if case == "separable":
+        problem, x0 = ao.StochasticQuadratic(h=[1.0, 0.5], sigma=1.0), np.array([1.0, -0.5])
+    else:
+        problem, x0 = ao.LinearRegression2D(), np.array([-1.0, 4.0])
+    result = simulate_sde(problem, ao.Adam(0.01, 2.0, 1.0, 0.1), x0, 2.0, 5, 7, workers=2)
+    assert result.config["kernel"] == case
+    final = np.empty((5, 6))
+    for r in range(5):
+        rng = np.random.default_rng(np.random.SeedSequence(7).spawn(5)[r])
+        sde_path(kernel_data_of(problem), 2.0, 1.0, 0.1, 0.01, True, 1, x0, result.n_steps,
+                 0.01, rng, 0, np.zeros((1, 0, 6)), final, r)
+    np.testing.assert_array_equal(final, result.final_state)

@@ -36,7 +36,8 @@ Kernels: :func:`sde_path` (any problem with numba moments: dense Cov(g), Cov(g, 
 bit-identical results). LinearRegression2D is not separable (Cov(g₁, g₂) = −w₁w₂e₁e₂ ≠ 0), nor is
 CorrelatedQuadratic.
 
-Randomness: path r uses ``default_rng(SeedSequence(seed).spawn(R)[r])`` (2d standard normals per
+Randomness: path r uses ``default_rng(SeedSequence(seed).spawn(R)[r])`` (generated inside the
+kernel by :mod:`adam_ode.streams`, bit for bit) (2d standard normals per
 step, order 1; the same per Heun step, order 2); paths are split in chunks over a thread pool, so
 results are bit-identical for any number of workers.
 """
@@ -55,6 +56,7 @@ from numba import njit
 from .._validation import ParameterError, check_int, check_positive, check_vector
 from ..optimizers import Adam
 from ..problems.base import kernel_data_of
+from ..streams import STATE_SIZE, child_state, normal, seed_words
 from .moments import diagonal_moments, has_diagonal_moments, has_kernel_moments, noise_moments
 
 __all__ = ["SDEResult", "simulate_sde", "sde_path", "sde_path_separable", "LIE_STEP",
@@ -194,7 +196,7 @@ def sde_path(data, a, b, eps, gamma, debias, order, x0, n_steps, dt, rng, record
     for n in range(n_steps):
         t = n * dt
         for j in range(2 * d):
-            normals[j] = rng.standard_normal()
+            normals[j] = normal(rng)
         if order == 1:
             noise_moments(data, z[:d], mu, s, cov, k3, k4)
             _noise_factor(cov, k3, k4, a, b, d, L)
@@ -261,7 +263,7 @@ def sde_path_separable(data, a, b, eps, gamma, debias, x0, n_steps, dt, rng, rec
             record[r, 0, j] = z[j]
     for n in range(n_steps):
         for j in range(2 * d):
-            normals[j] = rng.standard_normal()
+            normals[j] = normal(rng)
         t = n * dt
         c_a = _bias(a, t + dt, debias)  # as sde_path (not (n + 1)·dt: other rounding)
         c_b = _bias(b, t + dt, debias)
@@ -288,6 +290,29 @@ def sde_path_separable(data, a, b, eps, gamma, debias, x0, n_steps, dt, rng, rec
                 record[r, row, j] = z[j]
     for j in range(k):
         final[r, j] = z[j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sde_chunk(data, a, b, eps, gamma, debias, order, x0, n_steps, dt, entropy_words,
+              spawn_words, lo, hi, record_every, record, final):
+    """Paths lo … hi − 1 of :func:`sde_path` in one call, each path's NumPy stream generated
+    in the kernel (:mod:`adam_ode.streams`, the same bits as a Generator made in Python)."""
+    stream = np.zeros(STATE_SIZE, dtype=np.uint64)
+    for r in range(lo, hi):
+        child_state(entropy_words, spawn_words, r, stream)
+        sde_path(data, a, b, eps, gamma, debias, order, x0, n_steps, dt, stream, record_every,
+                 record, final, r)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sde_chunk_separable(data, a, b, eps, gamma, debias, x0, n_steps, dt, entropy_words,
+                        spawn_words, lo, hi, record_every, record, final):
+    """:func:`sde_chunk` with :func:`sde_path_separable`."""
+    stream = np.zeros(STATE_SIZE, dtype=np.uint64)
+    for r in range(lo, hi):
+        child_state(entropy_words, spawn_words, r, stream)
+        sde_path_separable(data, a, b, eps, gamma, debias, x0, n_steps, dt, stream,
+                           record_every, record, final, r)
 
 
 def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: int = 1,
@@ -354,14 +379,14 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
     separable = kernel == "auto" and order == 1 and has_diagonal_moments(problem)
     sep_args = args[:6] + args[7:]  # no order
 
+    words = seed_words(root)
+
     def run_chunk(lo, hi):
-        for r in range(lo, hi):
-            rng = np.random.default_rng(np.random.SeedSequence(
-                root.entropy, spawn_key=root.spawn_key + (r,), pool_size=root.pool_size))
-            if separable:
-                sde_path_separable(*sep_args, rng, record_every, record, final, r)
-            else:
-                sde_path(*args, rng, record_every, record, final, r)
+        # one call per chunk; path r's stream is SeedSequence child r, made in the kernel
+        if separable:
+            sde_chunk_separable(*sep_args, *words, lo, hi, record_every, record, final)
+        else:
+            sde_chunk(*args, *words, lo, hi, record_every, record, final)
 
     start = time.perf_counter()
     n_chunks = min(n_paths, workers * TASKS_PER_WORKER)
