@@ -42,3 +42,26 @@ def test_summarize_sample():
     assert s["mean_sup"] == 5.5 and s["median_sup"] == 5.5
     assert s["p_exceed"] == 0.2 and s["n_runs"] == 10
     assert s["p_exceed_ci95"][0] < 0.2 < s["p_exceed_ci95"][1]
+
+
+def test_scipy_wrappers_equal_the_closed_forms():
+    # Wilson (1927): centre (p + z²/2n)/(1 + z²/n), half-width z sqrt(p(1−p)/n + z²/4n²)/(1 + z²/n);
+    # OLS slope standard error sqrt(s²/Σ(log x − mean)²).
+    z = 1.959963984540054
+    for n in (1, 7, 200):
+        for k in range(n + 1):
+            p = k / n
+            denom = 1.0 + z**2 / n
+            centre = (p + z**2 / (2 * n)) / denom
+            half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+            assert wilson_interval(k, n) == pytest.approx(
+                (max(0.0, centre - half), min(1.0, centre + half)), abs=1e-15)
+    x = np.logspace(-4, -1, 6)
+    y = x**0.5 * np.exp(np.random.default_rng(2).normal(0, 0.05, 6))
+    lx, ly = np.log(x), np.log(y)
+    slope, intercept = np.polyfit(lx, ly, 1)
+    resid = ly - (intercept + slope * lx)
+    stderr = np.sqrt(resid @ resid / 4 / np.sum((lx - lx.mean()) ** 2))
+    fit = loglog_slope(x, y)
+    assert (fit.slope, fit.intercept, fit.stderr) == pytest.approx((slope, intercept, stderr),
+                                                                   rel=1e-12)
