@@ -12,7 +12,6 @@ minimum-norm solution; it is a single point when A has full column rank.
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
