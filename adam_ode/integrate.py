@@ -8,7 +8,7 @@ The t = 0 singularity of eq. (3.3)
 ----------------------------------
 The field is 0/0 at t = 0. The solver integrates the debiased variables w = (x, m̂, v̂) of
 :func:`adam_ode.dynamics.debiased_vector_field`, which stay O(1) as t ↓ 0, from a short Taylor
-start t_s = START_SCALE · atol^{1/3} / max(1, a, b):
+start t_s = START_SCALE · atol^{1/3} / max(1, a, b) (``adam_ode.optimizers.adam.START_SCALE``):
 
     x(t_s) = x0 + t_s ẋ(t_s/2),  m̂(t_s) = ∇F(x(t_s/2)),  v̂(t_s) = S(x(t_s/2))
 
@@ -41,7 +41,6 @@ __all__ = ["Trajectory", "AdamTrajectory", "solve_limit", "solve_system", "solve
 RTOL = 1e-11
 ATOL = 1e-13
 METHOD = "DOP853"  # 8th-order explicit Runge–Kutta with 7th-order dense output
-START_SCALE = 1.0  # t_s = START_SCALE * atol**(1/3) / max(1, a, b); see the module docstring
 
 
 @dataclass(frozen=True, eq=False)

@@ -37,6 +37,10 @@ import numpy as np
 from numba import njit
 
 from .._validation import check_positive, warn_if_lyapunov_fails
+from ..dynamics import (adam_vector_field, autonomous_vector_field, bias_correction,
+                        debiased_vector_field, initial_velocity)
+from ..lyapunov import energy
+from ..state import pack, unpack
 from .base import (ContinuousLimit, Optimizer, at_x, check_rate, implements, rate_from_decay,
                    register_optimizer)
 
@@ -45,6 +49,9 @@ __all__ = ["Adam", "AdamArgs", "AdamLimit", "AdamRates", "adam_update", "bias_st
 
 BETA1 = 0.9  # torch's and Kingma–Ba's default decay rates: the defaults of a and b
 BETA2 = 0.999
+# The Taylor start of eq. (3.3): t_s = START_SCALE · atol^{1/3} / max(1, a, b) (see
+# adam_ode.integrate: the start errs by O(t_s³) in x, O((1 + a + b) t_s²) in (m̂, v̂)).
+START_SCALE = 1.0
 
 
 class AdamArgs(NamedTuple):
@@ -162,21 +169,14 @@ class AdamLimit(ContinuousLimit):
         return self.debias
 
     def field(self, t, z, problem):
-        from ..dynamics import adam_vector_field, autonomous_vector_field
-
         f = adam_vector_field if self.debias else autonomous_vector_field
         return f(t, z, problem, self.a, self.b, self.eps)
 
     def start_time(self, atol):
-        from ..integrate import START_SCALE
-
         return START_SCALE * atol ** (1.0 / 3.0) / max(1.0, self.a, self.b)
 
     def start(self, problem, x0, t_s):
         # Midpoint rule: m̂(t_s) ≈ ∇F(x(t_s/2)), v̂(t_s) ≈ S(x(t_s/2)) (see adam_ode.integrate).
-        from ..dynamics import initial_velocity
-        from ..state import pack
-
         x_dot0 = initial_velocity(problem, x0, self.eps)
         x_half = x0 + 0.5 * t_s * x_dot0
         x_quarter = x0 + 0.25 * t_s * x_dot0
@@ -186,24 +186,17 @@ class AdamLimit(ContinuousLimit):
     def solver_field(self, t, w, problem):
         if not self.debias:
             return self.field(t, w, problem)
-        from ..dynamics import debiased_vector_field
-
         return debiased_vector_field(t, w, problem, self.a, self.b, self.eps)
 
     def to_state(self, t, w):
         if not self.debias:
             return w
         # debiased (x, m̂, v̂) -> (x, m, v): m = m̂ (1 − e^{−at}), v = v̂ (1 − e^{−bt})
-        from ..dynamics import bias_correction
-        from ..state import pack, unpack
-
         x, m_hat, v_hat = unpack(w)
         tc = t[..., None] if np.ndim(t) else t
         return pack(x, m_hat * bias_correction(self.a, tc), v_hat * bias_correction(self.b, tc))
 
     def energy(self, t, z, problem):
-        from ..lyapunov import energy
-
         return energy(t, z, problem, self.a, self.b, self.eps, self.debias)
 
 

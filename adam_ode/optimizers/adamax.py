@@ -67,13 +67,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .adam import AdamRates, bias_step
+from .adam import START_SCALE, AdamRates, bias_step
 from .base import (ContinuousLimit, Optimizer, at_x, bias, column, implements,
                    register_optimizer, split)
 
 __all__ = ["Adamax", "AdamaxArgs", "AdamaxLimit"]
 
-START_SCALE = 1.0  # t_s = START_SCALE · atol^{1/3} / max(1, a, b), as Adam's start
 
 
 class AdamaxArgs(NamedTuple):
