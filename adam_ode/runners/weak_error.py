@@ -23,12 +23,12 @@ errors taken as known), over the γ whose error exceeds ``SIGNIFICANCE`` standar
 from __future__ import annotations
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from ..dynamics import autonomous_vector_field
 from ..experiments import ExperimentResult, RunContext, register
 from ..fluctuations import CorrelatedQuadratic, simulate_sde
 from ..fluctuations.coupled import coupled_paths
+from ..integrate import solve_system
 from ..montecarlo import monte_carlo
 from ..optimizers import Adam
 from ..problems import make_problem
@@ -52,8 +52,9 @@ def _phis(problem, z):
 
 
 def _ode(problem, a, b, eps, z0, T):
-    sol = solve_ivp(lambda t, z: autonomous_vector_field(t, z, problem, a, b, eps), (0.0, T), z0,
-                    method="DOP853", rtol=1e-11, atol=1e-12)
+    # the one caller of solve_ivp is adam_ode.integrate; same method and tolerances as before
+    sol = solve_system(lambda t, z: autonomous_vector_field(t, z, problem, a, b, eps), (0.0, T),
+                       z0, rtol=1e-11, atol=1e-12, method="DOP853", what="weak-error ODE")
     return sol.y[:, -1]
 
 
