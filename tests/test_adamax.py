@@ -18,18 +18,6 @@ NOISE_FREE = {"quadratic": (StochasticQuadratic(h=[1.0, 0.5], sigma=0.0), np.arr
               "double-well": (DoubleWell(d=2, sigma=0.0), np.array([0.4, -1.6]))}
 
 
-@pytest.mark.parametrize("name", sorted(PROBLEMS))
-@pytest.mark.parametrize("noise", [True, False], ids=["noisy", "exact"])
-def test_kernel_equals_numpy_transcription(name, noise):
-    problem, x0 = PROBLEMS[name]
-    opt = Adamax(gamma=0.01, a=10.0, b=1.0)
-    path = run_optimizer(problem, opt, x0, 200, SEED, noise=noise)
-    expected = opt.numpy_path(problem, x0, 200, SEED, noise=noise)
-    scale = np.abs(expected) + np.abs(expected).max(axis=0)
-    worst = np.max(np.abs(path - expected) / scale)
-    assert worst <= 1e-13, f"max error relative to the column scale {worst:.3g}"
-
-
 def torch_adamax(problem, x0, lr, betas, eps, n_steps):
     """torch.optim.Adamax's _single_tensor_adamax (not differentiable/capturable), op for op:
     exp_avg.lerp_(grad, 1 - beta1);

@@ -28,18 +28,6 @@ def _quiet():
         yield
 
 
-@pytest.mark.parametrize("name", sorted(PROBLEMS))
-@pytest.mark.parametrize("noise", [True, False], ids=["noisy", "exact"])
-def test_kernel_equals_numpy_transcription(name, noise):
-    problem, x0 = PROBLEMS[name]
-    opt = AMSGrad(gamma=0.01, a=10.0, b=1.0)
-    path = run_optimizer(problem, opt, x0, 200, SEED, noise=noise)
-    expected = opt.numpy_path(problem, x0, 200, SEED, noise=noise)
-    scale = np.abs(expected) + np.abs(expected).max(axis=0)
-    worst = np.max(np.abs(path - expected) / scale)
-    assert worst <= 1e-13, f"max error relative to the column scale {worst:.3g}"
-
-
 def torch_amsgrad(problem, x0, lr, betas, eps, n_steps):
     """torch.optim.Adam(amsgrad=True)'s _single_tensor_adam (float lr, not capturable), op for op:
     exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1);
