@@ -3,17 +3,20 @@ r"""Parallel Monte Carlo over independent runs of the iterates, with streaming s
 Generic over the optimizer records of :mod:`adam_ode.optimizers`: any record runs, and
 ``reference="limit"`` compares the runs with the record's own continuous limit on its time map.
 
-Each of the R runs draws from its own ``np.random.Generator``: run i uses the i-th child of
-``np.random.SeedSequence(seed)``, i.e. ``np.random.default_rng(SeedSequence(seed).spawn(R)[i])``.
-The runs are spread over a ``ThreadPoolExecutor`` (the kernel :func:`adam_ode.iterates.simulate`
-releases the GIL), so results are bit-identical whatever the number of workers.
+Each of the R runs draws from its own stream: run i uses the i-th child of
+``np.random.SeedSequence(seed)``, i.e. the draws of
+``np.random.default_rng(SeedSequence(seed).spawn(R)[i])``, generated inside the chunk kernels
+(:func:`adam_ode.kernels.simulate.simulate_chunk`, :mod:`adam_ode.streams`) so that a chunk of runs
+is one kernel call. Chunks go to a ``ThreadPoolExecutor`` (the kernels release the GIL), so results
+are bit-identical whatever the number of workers or chunks.
 
 Memory is O(R + length of the reference path): each run streams its statistics (sup distance to
 a reference path, time averages of ‖∇F(x_k)‖ and of 1{d(x_k, 𝒮) > δ}, final state, divergence
 step) and a trajectory is stored only when ``record_every`` asks for it (every k-th state).
 
 A run diverges when x becomes non-finite or leaves the box |x_i| ≤ ``divergence_bound``
-(default :data:`~adam_ode.iterates.DIVERGENCE_BOUND`); it then stops, its run index and step are
+(default :data:`~adam_ode.iterates.DIVERGENCE_BOUND`), or when another state slot (a moment)
+becomes non-finite; it then stops, its run index and step are
 reported in :attr:`MonteCarloResult.divergence_step` and by a :class:`DivergenceWarning`, and its
 statistics are set to their honest limits (sup distance ``inf`` if the divergence happened within
 the reference horizon, mean ‖∇F‖ ``inf``, later steps counted as outside every δ-neighbourhood).

@@ -5,7 +5,8 @@ optimizer argument type) and cached on disk. Python code above this layer hands 
 problems through :func:`adam_ode.kernels.simulate.kernel_inputs` and never sees a kernel type.
 """
 
-from .simulate import DIVERGENCE_BOUND, ceiling_loop, kernel_inputs, sampling_only, simulate, simulate_pair
+from .simulate import (DIVERGENCE_BOUND, ceiling_loop, kernel_inputs, kernels_for, sampling_only,
+                       simulate, simulate_chunk, simulate_chunk_pairs, simulate_pair)
 
-__all__ = ["DIVERGENCE_BOUND", "kernel_inputs", "simulate", "simulate_pair", "sampling_only",
-           "ceiling_loop"]
+__all__ = ["DIVERGENCE_BOUND", "kernel_inputs", "kernels_for", "simulate", "simulate_pair",
+           "simulate_chunk", "simulate_chunk_pairs", "sampling_only", "ceiling_loop"]
