@@ -50,7 +50,7 @@ def as_generator(seed) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def run_optimizer(problem, optimizer: Optimizer, x0, n_steps: int, seed, *,
+def run_optimizer(problem, optimizer: Optimizer, x0, n_steps: int, seed,
                   noise: bool = True) -> np.ndarray:
     """Path z_0 … z_n of any optimizer record, shape (n_steps+1, n_slots·d), x first.
 
