@@ -332,8 +332,7 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     simulate, simulate_pair = kernels_for(problem)
 
     def generator(r: int) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence(
-            root.entropy, spawn_key=root.spawn_key + (r,), pool_size=root.pool_size))
+        return np.random.default_rng(run_seed_sequence(root, r))
 
     # Where both the problem and the optimizer ask for it (Adam on LinearRegression2D, the hot
     # case) runs advance two at a time (simulate_pair: the same results, overlapping dependency

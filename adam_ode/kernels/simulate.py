@@ -40,7 +40,7 @@ from ..streams import STATE_SIZE, child_state
 __all__ = ["simulate", "simulate_pair", "simulate_chunk", "simulate_chunk_pairs", "kernels_for", "kernel_inputs", "evaluate_problem",
            "sampling_only",
            "ceiling_loop",
-           "DIVERGENCE_BOUND", "NO_REFERENCE", "empty_record"]
+           "DIVERGENCE_BOUND", "NO_REFERENCE"]
 
 # numba's SSA pass emits this "internal pedantic check" for variables of IR-inlined evaluators
 # (numba 0.68); the compiled code is unaffected (the golden cases are bit-identical).
@@ -52,10 +52,6 @@ DIVERGENCE_BOUND = 1e150
 
 # Placeholders for disabled kernel features; fixed shapes/dtypes keep one compiled signature.
 NO_REFERENCE = np.zeros((0, 0))
-
-
-def empty_record(width: int) -> np.ndarray:
-    return np.zeros((1, 0, width))
 
 
 def kernel_inputs(problem, optimizer):
