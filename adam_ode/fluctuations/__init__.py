@@ -4,11 +4,13 @@ r"""Fluctuations of the iterates around their continuous limit.
 - :mod:`.noise`: drift Jacobian J and per-step noise covariance Q of each optimizer;
 - :mod:`.lna`: the linear-noise approximation Cov z_n ≈ γP(nγ), Ṗ = JP + PJᵀ + Q;
 - :mod:`.sde`: SDE paths (first order and the second-order modified equation), numba kernels;
-- :mod:`.scaling`: scaling rules (SGD linear, Adam square root) derived from the LNA;
-- :mod:`.correlated`: a quadratic with correlated Gaussian gradient noise.
+- :mod:`.scaling`: scaling rules (SGD linear, Adam square root) derived from the LNA.
+
+Their test problem, a quadratic with correlated Gaussian gradient noise, is
+:class:`~adam_ode.problems.correlated_quadratic.CorrelatedQuadratic` (re-exported here).
 """
 
-from .correlated import CorrelatedQuadratic
+from ..problems.correlated_quadratic import CorrelatedQuadratic
 from .lna import LinearNoise, linear_noise
 from .moments import GradientMoments, gradient_moments
 from .noise import NoiseModel, noise_model

@@ -41,8 +41,7 @@ import numpy as np
 from numba import njit
 
 from .._validation import ParameterError
-from ..problems.base import kernel_data_of
-from .correlated import CorrelatedQuadratic
+from ..problems import CorrelatedQuadratic, kernel_data_of
 from .sde import _field, _modified_drift
 
 __all__ = ["coupled_paths", "SCHEMES"]

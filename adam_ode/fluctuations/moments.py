@@ -42,11 +42,12 @@ import numpy as np
 from numba import njit
 
 from .._overloads import register_overload
-from ..problems import DoubleWell, LeastSquares, LinearRegression2D, StochasticQuadratic
+from ..problems import (CorrelatedQuadratic, DoubleWell, LeastSquares, LinearRegression2D,
+                        StochasticQuadratic)
+from ..problems.correlated_quadratic import CorrelatedQuadraticData
 from ..problems.double_well import DoubleWellData
 from ..problems.linear_regression_2d import LinearRegression2DData
 from ..problems.stochastic_quadratic import StochasticQuadraticData
-from .correlated import CorrelatedQuadratic, CorrelatedQuadraticData
 
 __all__ = ["GradientMoments", "gradient_moments", "is_separable", "noise_moments",
            "has_kernel_moments", "diagonal_moments", "has_diagonal_moments"]

@@ -12,6 +12,7 @@ config name              class                               module
 ``stochastic-quadratic`` :class:`StochasticQuadratic`        :mod:`~.stochastic_quadratic`
 ``double-well``          :class:`DoubleWell`                 :mod:`~.double_well`
 ``least-squares``        :class:`LeastSquares`               :mod:`~.least_squares`
+``correlated-quadratic`` :class:`CorrelatedQuadratic`        :mod:`~.correlated_quadratic`
 =======================  ==================================  ========================================
 """
 
@@ -27,6 +28,7 @@ for _info in pkgutil.iter_modules(__path__):
     if _info.name not in ("base",) and not _info.name.startswith("_"):
         importlib.import_module(f".{_info.name}", __name__)
 
+from .correlated_quadratic import CorrelatedQuadratic  # noqa: E402
 from .double_well import DoubleWell  # noqa: E402
 from .least_squares import LeastSquares  # noqa: E402
 from .linear_regression_2d import LinearRegression2D  # noqa: E402
@@ -42,6 +44,7 @@ __all__ = [
     "StochasticQuadratic",
     "DoubleWell",
     "LeastSquares",
+    "CorrelatedQuadratic",
 ]
 
 

@@ -7,10 +7,8 @@ f(x, ξ) = ½ xᵀAx + xᵀLξ with ξ ~ N(0, I_d), A symmetric positive definit
 
 The default is A = [[1, .5], [.5, 1]] with noise N(0, A²) (L = A). Adam is coordinatewise, so
 this problem is not a rotation of :class:`~adam_ode.StochasticQuadratic`: the noise couples the
-coordinates through Cov(g_i, g_j²) and Cov(g_i², g_j²).
-
-(Lives with the fluctuation models because it is their test problem; it follows the problem
-protocol of :mod:`adam_ode.problems.base` and could move to :mod:`adam_ode.problems`.)
+coordinates through Cov(g_i, g_j²) and Cov(g_i², g_j²). It is the test problem of the
+fluctuation models (:mod:`adam_ode.fluctuations`, which re-exports it).
 """
 
 from __future__ import annotations
@@ -21,8 +19,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import ParameterError
-from ..problems.base import Problem, evaluator, register_problem
 from ..streams import normal
+from .base import Problem, evaluator, register_problem
 
 __all__ = ["CorrelatedQuadratic", "CorrelatedQuadraticData", "DEFAULT_A"]
 
