@@ -1,8 +1,8 @@
 r"""The linear-noise approximation (LNA): mean and covariance of the iterates around the limit.
 
-With z_n − z_{n−1} = γh(t, z_{n−1}) + γη_n (:mod:`.noise`), write z_n = z(nγ) + √γ ζ_n. Then
-ζ_n − ζ_{n−1} = γJ(t)ζ_{n−1} + √γ·√γ η_n + O(γ^{3/2}), the Euler scheme of dζ = Jζ dt + Q^{1/2}dW,
-so Cov z_n = γP(nγ) + o(γ) with
+With z_n − z_{n−1} = Δt·(h(t, z_{n−1}) + η_n) (:mod:`.noise`; Δt = γ for the t = nγ schemes),
+write z_n = z(nΔt) + √Δt ζ_n. Then ζ_n − ζ_{n−1} = ΔtJ(t)ζ_{n−1} + √Δt·√Δt η_n + O(Δt^{3/2}),
+the Euler scheme of dζ = Jζ dt + Q^{1/2}dW, so Cov z_n = ΔtP(nΔt) + o(Δt) with
 
     Ṗ = J P + P Jᵀ + Q,   J = ∂h/∂z and Q along the limit z(t),   P(0) = 0.
 
@@ -33,7 +33,6 @@ from scipy.linalg import solve_continuous_lyapunov
 
 from .._validation import check_positive, check_vector
 from ..integrate import ATOL, RTOL, solve_limit, solve_system
-from ..optimizers import SGD, Adam, MomentumSGD, RMSProp
 from .noise import NoiseModel
 
 __all__ = ["LinearNoise", "linear_noise", "DEFAULT_POINTS", "QUANTILE_DRAWS"]
@@ -50,17 +49,21 @@ class LinearNoise:
     Attributes
     ----------
     t : (n,)
-        Times t = nγ.
+        Limit times (t = nγ; t = n·sqrt(γ) for Nesterov): iterate n sits at ``optimizer.times(n)``.
     mean : (n, k)
-        The limit z(t) (the predicted mean of z_n at first order).
+        The limit z(t) in the optimizer's state variables (the predicted mean of z_n at first
+        order).
     cov : (n, k, k)
-        γP(t): the predicted covariance of z_n itself; state order of the optimizer's slots,
-        x first ((x, m, v) for Adam).
+        Δt·E P(t) Eᵀ (γP(t) for the t = nγ schemes): the predicted covariance of z_n itself;
+        state order of the optimizer's slots, x first ((x, m, v) for Adam).
     P : (n, k, k)
-        P(t) (cov/γ).
+        P(t) in the limit's variables.
     stationary_cov : (k, k) or None
-        γP∞ at the rest point ``rest_state`` (None when there is none or it is unstable).
+        The same at the rest point ``rest_state`` (None when there is none or it is unstable).
     gamma : float
+        The optimizer's γ.
+    step : float
+        Δt, the limit time of one step (γ, or sqrt(γ) for Nesterov).
     """
 
     t: np.ndarray
@@ -68,6 +71,7 @@ class LinearNoise:
     cov: np.ndarray
     P: np.ndarray
     gamma: float
+    step: float
     stationary_cov: np.ndarray | None
     stationary_P: np.ndarray | None
     rest_state: np.ndarray | None
@@ -75,11 +79,12 @@ class LinearNoise:
     nfev: int
     _P_of: object = field(repr=False)
     _mean_of: object = field(repr=False)
+    _model: object = field(repr=False)
     config: dict = field(default_factory=dict)
 
     def cov_at(self, t):
-        """γP at any time(s) in [0, T]: (k, k) or (len(t), k, k)."""
-        return self.gamma * self._P_of(t)
+        """The predicted covariance at any time(s) in [0, T]: (k, k) or (len(t), k, k)."""
+        return self._model.to_state_cov(self._P_of(t))
 
     def mean_at(self, t):
         return self._mean_of(t)
@@ -109,23 +114,6 @@ class LinearNoise:
             sample = self.mean[i, :d] - center + normals @ root.T
             out[i] = np.quantile(np.linalg.norm(sample, axis=1), levels)
         return out
-
-
-def rest_state(problem, optimizer) -> np.ndarray | None:
-    """The rest point of the limit at the minimizer: (x*), (x*, 0), (x*, S(x*)), (x*, 0, S(x*))."""
-    x_star = problem.minimizer
-    if x_star is None:
-        return None
-    zero = np.zeros_like(x_star)
-    if isinstance(optimizer, SGD):
-        return x_star
-    if isinstance(optimizer, MomentumSGD):
-        return np.concatenate([x_star, zero])
-    if isinstance(optimizer, RMSProp):
-        return np.concatenate([x_star, problem.S(x_star)])
-    if isinstance(optimizer, Adam):
-        return np.concatenate([x_star, zero, problem.S(x_star)])
-    return None
 
 
 def _blocks_of(M, blocks):
@@ -158,8 +146,10 @@ def linear_noise(problem, optimizer, x0, T: float, *, t_eval=None, rtol: float =
     ----------
     problem : Problem
         A problem with exact noise moments (:func:`~.moments.gradient_moments`).
-    optimizer : SGD, MomentumSGD, RMSProp or Adam record
-        Its γ scales the covariance; its limit gives the mean.
+    optimizer : optimizer record
+        Any record whose limit has a fluctuation model (SGD, MomentumSGD, Nesterov, RMSProp,
+        Adam, AdamW; the others raise :class:`~adam_ode.ParameterError` saying why). Its time
+        step Δt = ``optimizer.times(1)`` scales the covariance; its limit gives the mean.
     x0 : array (d,)
     T : float > 0
         Horizon in t = nγ.
@@ -216,13 +206,15 @@ def linear_noise(problem, optimizer, x0, T: float, *, t_eval=None, rtol: float =
     t_out = np.linspace(0.0, T, DEFAULT_POINTS) if t_eval is None else \
         np.asarray(t_eval, dtype=float)
     P = P_of(t_out)
-    z_rest = rest_state(problem, optimizer)
+    z_rest = limit.rest_state(problem)
     P_inf = None if z_rest is None else stationary(model, z_rest)
-    gamma = float(optimizer.gamma)
     center = problem.minimizer if problem.minimizer is not None else np.zeros(problem.dim)
     config = {"problem": problem.config(), "optimizer": optimizer.config(), "x0": x0.tolist(),
               "T": T, "rtol": rtol, "atol": atol, "start_time": t_s,
               "center": np.asarray(center).tolist()}
-    return LinearNoise(t_out, traj(t_out), gamma * P, P, gamma,
-                       None if P_inf is None else gamma * P_inf, P_inf, z_rest, problem.dim,
-                       int(sol.nfev), P_of, traj, config)
+    return LinearNoise(t_out, model.to_state_mean(traj(t_out)), model.to_state_cov(P), P,
+                       float(optimizer.gamma), model.step,
+                       None if P_inf is None else model.to_state_cov(P_inf), P_inf,
+                       None if z_rest is None else model.to_state_mean(z_rest), problem.dim,
+                       int(sol.nfev), P_of, lambda t: model.to_state_mean(traj(t)), model,
+                       config)

@@ -145,6 +145,11 @@ class AdaGradLimit(ContinuousLimit):
     time = "tau = n*gamma**2"
     singular = True
     has_energy = True
+    no_fluctuations = (
+        "AdaGrad has no linear-noise approximation: the x-noise of step n, "
+        "gamma*(g - grad F)/sqrt(w_n), has variance ~ gamma^2 C/(n S), so Cov x_n ~ "
+        "gamma^2 (C/S) log n = gamma^2 (C/S)(log tau + 2 log(1/gamma)): not gamma^2 times a "
+        "limit P(tau) (the Q ~ 1/tau of the covariance ODE is not integrable at tau = 0)")
 
     def field(self, t, z, problem):
         x, W = split(z, 2)

@@ -41,8 +41,8 @@ from ..dynamics import (adam_vector_field, autonomous_vector_field, bias_correct
                         debiased_vector_field, initial_velocity)
 from ..lyapunov import energy
 from ..state import pack, unpack
-from .base import (ContinuousLimit, Optimizer, at_x, check_rate, implements, rate_from_decay,
-                   register_optimizer)
+from .base import (ContinuousLimit, Optimizer, at_x, bias_at, check_rate, implements,
+                   noise_slots, preconditioner_terms, rate_from_decay, register_optimizer)
 
 __all__ = ["Adam", "AdamArgs", "AdamLimit", "AdamRates", "adam_update", "bias_step",
            "register_bias_corrections", "BETA1", "BETA2"]
@@ -198,6 +198,31 @@ class AdamLimit(ContinuousLimit):
 
     def energy(self, t, z, problem):
         return energy(t, z, problem, self.a, self.b, self.eps, self.debias)
+
+    # Fluctuations: m's noise is a(g − ∇F), v's b(g² − S); x_n uses m_n, v_n, so its noise is
+    # O(γ²) and drops out. With m̂ = m/c_a, D = ε + sqrt(v̂): ∂ẋ/∂m = −1/(c_a D),
+    # ∂ẋ/∂v = m̂/(2D² sqrt(v̂) c_b), ∂ṁ = [aH, −aI, 0], ∂v̇ = [b ∂S/∂x, 0, −bI].
+    def jacobian(self, t, z, problem, moments):
+        d = problem.dim
+        m, v = z[d:2 * d], z[2 * d:]
+        c_a = bias_at(self.a, t, self.debias)
+        D, dv = preconditioner_terms(v, bias_at(self.b, t, self.debias), self.eps)
+        I, Z = np.eye(d), np.zeros((d, d))
+        return np.block([[Z, -np.diag(1.0 / (c_a * D)), np.diag((m / c_a) * dv)],
+                         [self.a * moments.hessian, -self.a * I, Z],
+                         [self.b * moments.dS, Z, -self.b * I]])
+
+    def noise_map(self, t, z, problem, moments):
+        B = noise_slots(3, problem.dim)
+        B[1, 0] = self.a
+        B[2, 1] = self.b
+        return B
+
+    def rest_state(self, problem):
+        if problem.minimizer is None:
+            return None
+        x_star = np.asarray(problem.minimizer, dtype=float)
+        return np.concatenate([x_star, np.zeros_like(x_star), problem.S(x_star)])
 
 
 # ------------------------------------------------------------------------------------------------

@@ -71,6 +71,11 @@ class AdamDecreasing(Optimizer):
     scaling = "gamma_n = gamma0 n^-kappa, alpha_n = 1 - a*gamma_n, beta_n = 1 - b*gamma_n, " \
               "t_n = sum_k gamma_k"
 
+    no_fluctuations = (
+        "AdamDecreasing has no linear-noise approximation at a fixed step: its steps "
+        "gamma_n = gamma0*n^(-kappa) decrease, so its noise scale is not one constant time "
+        "step: its fluctuations vanish as n grows)")
+
     def __post_init__(self):
         object.__setattr__(self, "gamma0", check_positive("gamma0", self.gamma0))
         kappa = check_positive("kappa", self.kappa)

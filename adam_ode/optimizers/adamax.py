@@ -145,6 +145,10 @@ class AdamaxLimit(ContinuousLimit):
     slots = ("x", "m", "u")
     time = "t = n*gamma"
     singular = True  # u jumps at t = 0 (and m̂ is 0/0 there with bias correction)
+    no_fluctuations = (
+        "Adamax has no linear-noise approximation: under gradient noise u_n is a running "
+        "maximum of |g_k| + eps, driven by extremes of the noise, not by its moments (and it "
+        "has no gamma -> 0 limit; see adam_ode.optimizers.adamax)")
 
     def _w(self, problem, x):
         return np.abs(problem.grad_F(x)) + self.eps

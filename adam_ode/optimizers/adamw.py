@@ -176,6 +176,18 @@ class AdamWLimit(AdamLimit):
         # (Only used with debias: the autonomous limit is regular and integrated from t = 0.)
         return np.concatenate([x_s, problem.grad_F(x_half), problem.S(x_half)])
 
+    # Fluctuations: Adam's noise; the decay adds −λI to ∂ẋ/∂x. Rest point: :func:`rest_point`.
+    def jacobian(self, t, z, problem, moments):
+        J = super().jacobian(t, z, problem, moments)
+        d = problem.dim
+        J[:d, :d] -= self.weight_decay * np.eye(d)
+        return J
+
+    def rest_state(self, problem):
+        x_hint = problem.minimizer if problem.minimizer is not None else np.zeros(problem.dim)
+        x_r = rest_point(problem, x_hint, self.weight_decay, self.eps)
+        return np.concatenate([x_r, problem.grad_F(x_r), problem.S(x_r)])
+
     def energy(self, t, z, problem):
         raise NotImplementedError("AdamWLimit has no known energy: F + (λ/2)‖x‖² is not "
                                   "nonincreasing (its critical points are not the rest points)")

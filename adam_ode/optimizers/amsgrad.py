@@ -152,6 +152,10 @@ class AMSGradLimit(ContinuousLimit):
     debias: bool = True
     slots = ("x", "m", "v", "v_max")
     time = "t = n*gamma"
+    no_fluctuations = (
+        "AMSGrad has no linear-noise approximation: v_max is the running maximum of v, which "
+        "ratchets up v's O(sqrt(gamma)) fluctuations (not Gaussian, and not stationary at a "
+        "rest point)")
 
     @property
     def singular(self) -> bool:

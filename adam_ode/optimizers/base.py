@@ -164,6 +164,9 @@ class Optimizer:
     # Order in γ of the sup distance between noise-free iterates and the limit on a fixed
     # horizon (derived per optimizer, measured as a log-log slope by the tests).
     limit_order = 1.0
+    # Why the scheme has no linear-noise approximation, when that is a property of the scheme
+    # rather than of its limit (see ContinuousLimit.no_fluctuations).
+    no_fluctuations: str | None = None
     gamma: float
 
     # -- kernel side ------------------------------------------------------------------------
@@ -277,6 +280,33 @@ class ContinuousLimit:
     def energy(self, t, z, problem):
         raise NotImplementedError(f"{type(self).__name__} has no known energy")
 
+    # Fluctuations (the linear-noise approximation of :mod:`adam_ode.fluctuations`). In the
+    # limit's variables one step of the scheme is z_n − z_{n−1} = Δt·(h(t, z) + η_n) + o(Δt),
+    # Δt = ``optimizer.times(1)``, with per-step noise η_n of covariance Q = O(1) given to leading
+    # order by :meth:`noise_map`; the drift's Jacobian is :meth:`jacobian`. A limit for which no
+    # such model holds says why in ``no_fluctuations``.
+    no_fluctuations: str | None = None
+
+    def noise_map(self, t, z, problem, moments) -> np.ndarray:
+        r"""B (n_slots, 2, d): slot s, coordinate i of the per-step noise is
+        B[s, 0, i]·(g_i − ∇F_i) + B[s, 1, i]·(g_i² − S_i) to leading order (every optimizer of
+        the family is coordinatewise). ``moments`` is the problem's
+        :class:`~adam_ode.fluctuations.GradientMoments` at x; t = ``np.inf`` gives the
+        stationary coefficients (bias corrections 1)."""
+        raise NotImplementedError(self.no_fluctuations
+                                  or f"{type(self).__name__} has no fluctuation model")
+
+    def jacobian(self, t, z, problem, moments) -> np.ndarray:
+        """J = ∂h/∂z (k, k) at (t, z) (t = ``np.inf``: the stationary coefficients), from the
+        Hessian and ∂S/∂x in ``moments``."""
+        raise NotImplementedError(self.no_fluctuations
+                                  or f"{type(self).__name__} has no drift Jacobian")
+
+    def rest_state(self, problem):
+        """The stable rest point of the t → ∞ field where the iterates settle (None if unknown
+        or if there is none, e.g. when the friction vanishes as t → ∞)."""
+        return None
+
     def config(self) -> dict:
         return {"limit": type(self).__name__, **asdict(self)}
 
@@ -294,6 +324,29 @@ def split(z, n_slots: int):
 def bias(rate: float, t):
     """1 − e^{−rate·t} as ``-expm1(-rate t)`` (accurate for small t)."""
     return -np.expm1(-rate * np.asarray(t, dtype=float))
+
+
+def bias_at(rate: float, t, debias: bool = True) -> float:
+    """1 − e^{−rate·t} at one time (1 at t = ∞ and without bias correction)."""
+    if not debias or np.isinf(t):
+        return 1.0
+    return float(-np.expm1(-rate * t))
+
+
+def preconditioner_terms(v, c_b: float, eps: float):
+    """(D, ∂(1/D)/∂v · (−1)) of D = ε + sqrt(v/c_b): D and 1/(2D² sqrt(v̂) c_b), v̂ = v/c_b,
+    the second set to its limit 0 where v̂ = 0 (the 0·∞ of a start from v = 0)."""
+    v_hat = np.maximum(v, 0.0) / c_b
+    root = np.sqrt(v_hat)
+    D = eps + root
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dv = np.where(root > 0, 1.0 / (2.0 * D**2 * np.where(root > 0, root, 1.0) * c_b), 0.0)
+    return D, dv
+
+
+def noise_slots(n_slots: int, d: int) -> np.ndarray:
+    """A zero noise map B (n_slots, 2, d) (see :meth:`ContinuousLimit.noise_map`)."""
+    return np.zeros((n_slots, 2, d))
 
 
 def column(t, like):

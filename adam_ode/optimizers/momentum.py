@@ -29,8 +29,8 @@ import numpy as np
 from numba import njit
 
 from .._validation import check_positive
-from .base import (ContinuousLimit, Optimizer, at_x, check_rate, implements, rate_from_decay,
-                   register_optimizer, split)
+from .base import (ContinuousLimit, Optimizer, at_x, check_rate, implements, noise_slots,
+                   rate_from_decay, register_optimizer, split)
 
 __all__ = ["MomentumSGD", "MomentumArgs", "HeavyBallLimit"]
 
@@ -100,6 +100,23 @@ class HeavyBallLimit(ContinuousLimit):
     def energy(self, t, z, problem):
         x, m = split(z, 2)
         return problem.F(x) + 0.5 * np.sum(m * m, axis=-1) / self.a
+
+    # Fluctuations: m's noise is aγ(g − ∇F); x_n uses m_n, so its noise is O(γ²) and drops out.
+    def jacobian(self, t, z, problem, moments):
+        d = problem.dim
+        I, Z = np.eye(d), np.zeros((d, d))
+        return np.block([[Z, -I], [self.a * moments.hessian, -self.a * I]])
+
+    def noise_map(self, t, z, problem, moments):
+        B = noise_slots(2, problem.dim)
+        B[1, 0] = self.a
+        return B
+
+    def rest_state(self, problem):
+        if problem.minimizer is None:
+            return None
+        x_star = np.asarray(problem.minimizer, dtype=float)
+        return np.concatenate([x_star, np.zeros_like(x_star)])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

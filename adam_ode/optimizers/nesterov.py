@@ -60,7 +60,8 @@ import numpy as np
 from numba import njit
 
 from .._validation import ParameterError, check_positive
-from .base import (ContinuousLimit, Optimizer, column, implements, register_optimizer, split)
+from .base import (ContinuousLimit, Optimizer, column, implements, noise_slots,
+                   register_optimizer, split)
 
 __all__ = ["Nesterov", "NesterovArgs", "SBCLimit", "FrictionLimit", "SCHEDULES",
            "thm5_sequence"]
@@ -248,6 +249,16 @@ class SBCLimit(ContinuousLimit):
         """z on [0, t_s]: the Taylor series of :meth:`start`."""
         return self._series(problem, np.asarray(x0, dtype=float), t)
 
+    # Fluctuations (Δt = sqrt(γ)): V_{k+1} = μV_k − sqrt(γ) g(y_k), so V's noise is
+    # Δt·(−(g − ∇F)) and X's (Δt²) drops out; J = [[0, I], [−H, −(3/t)I]] (0 friction at t = ∞:
+    # no stable rest point).
+    def jacobian(self, t, z, problem, moments):
+        friction = 0.0 if np.isinf(t) else 3.0 / t
+        return _second_order_jacobian(moments.hessian, friction)
+
+    def noise_map(self, t, z, problem, moments):
+        return _velocity_noise(problem.dim)
+
     def energy(self, t, z, problem):
         x_star, f_star = _require_minimum(problem)
         X, V = split(z, 2)
@@ -272,6 +283,32 @@ class FrictionLimit(ContinuousLimit):
     def energy(self, t, z, problem):
         X, V = split(z, 2)
         return problem.F(X) + 0.5 * np.sum(V * V, axis=-1)
+
+    # Fluctuations: as :class:`SBCLimit`'s, with the constant friction c.
+    def jacobian(self, t, z, problem, moments):
+        return _second_order_jacobian(moments.hessian, self.c)
+
+    def noise_map(self, t, z, problem, moments):
+        return _velocity_noise(problem.dim)
+
+    def rest_state(self, problem):
+        if problem.minimizer is None:
+            return None
+        x_star = np.asarray(problem.minimizer, dtype=float)
+        return np.concatenate([x_star, np.zeros_like(x_star)])
+
+
+def _second_order_jacobian(hessian, friction):
+    """∂(V, −friction·V − ∇F)/∂(X, V)."""
+    d = hessian.shape[0]
+    return np.block([[np.zeros((d, d)), np.eye(d)], [-hessian, -friction * np.eye(d)]])
+
+
+def _velocity_noise(d):
+    """Noise −(g − ∇F) on V only (see :meth:`SBCLimit.jacobian`)."""
+    B = noise_slots(2, d)
+    B[1, 0] = -1.0
+    return B
 
 
 # ------------------------------------------------------------------------------------------------

@@ -35,8 +35,9 @@ from numba import njit
 
 from .._validation import check_positive
 from .adam import bias_step
-from .base import (ContinuousLimit, Optimizer, at_x, bias, check_rate, column, implements,
-                   rate_from_decay, register_optimizer, split)
+from .base import (ContinuousLimit, Optimizer, at_x, bias, bias_at, check_rate, column,
+                   implements, noise_slots, preconditioner_terms, rate_from_decay,
+                   register_optimizer, split)
 
 __all__ = ["RMSProp", "RMSPropArgs", "RMSPropLimit"]
 
@@ -138,6 +139,26 @@ class RMSPropLimit(ContinuousLimit):
                                                            + np.sqrt(problem.S(x_quarter)))
             return np.concatenate([x_s, problem.S(x_half)])
         return self._frozen(problem, x0, t_s)
+
+    # Fluctuations: x's noise is −(g − ∇F)/D, D = ε + sqrt(v̂), and v's is b(g² − S).
+    def jacobian(self, t, z, problem, moments):
+        v = split(z, 2)[1]
+        D, dv = preconditioner_terms(v, bias_at(self.b, t, self.debias), self.eps)
+        return np.block([[-moments.hessian / D[:, None], np.diag(moments.mean * dv)],
+                         [self.b * moments.dS, -self.b * np.eye(problem.dim)]])
+
+    def noise_map(self, t, z, problem, moments):
+        D, _ = preconditioner_terms(split(z, 2)[1], bias_at(self.b, t, self.debias), self.eps)
+        B = noise_slots(2, problem.dim)
+        B[0, 0] = -1.0 / D
+        B[1, 1] = self.b
+        return B
+
+    def rest_state(self, problem):
+        if problem.minimizer is None:
+            return None
+        x_star = np.asarray(problem.minimizer, dtype=float)
+        return np.concatenate([x_star, problem.S(x_star)])
 
     def _frozen(self, problem, x0, t):
         """The frozen-x solution from (x0, 0) at time(s) t (module docstring)."""

@@ -18,8 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 from .._validation import check_positive
-from .base import ContinuousLimit, Optimizer, at_x, implements, register_optimizer
+from .base import (ContinuousLimit, Optimizer, at_x, implements, noise_slots,
+                   register_optimizer)
 
 __all__ = ["SGD", "SGDArgs", "GradientFlow"]
 
@@ -67,6 +70,18 @@ class GradientFlow(ContinuousLimit):
 
     def energy(self, t, z, problem):
         return problem.F(z)
+
+    # Fluctuations: x_n − x_{n−1} = −γ∇F − γ(g − ∇F), so η = −(g − ∇F), Q = Cov(g).
+    def jacobian(self, t, z, problem, moments):
+        return -moments.hessian
+
+    def noise_map(self, t, z, problem, moments):
+        B = noise_slots(1, problem.dim)
+        B[0, 0] = -1.0
+        return B
+
+    def rest_state(self, problem):
+        return None if problem.minimizer is None else np.asarray(problem.minimizer, dtype=float)
 
 
 @implements("coefficients_start", SGDArgs)
