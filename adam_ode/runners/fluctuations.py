@@ -7,6 +7,10 @@ and covariance γP(t). Panels: x₁, x₂, v₁ with the predicted bands and the
 sample standard deviations; last panel: the median of ‖x_n − x*‖ over the last quarter of [0, T]
 divided by √γ, against the LNA's prediction (the median of the norm of N(0, P∞)), and the
 closed form Var x_i = γ C_ii/(2 h_i (ε + sqrt(S_i(x*)))) (independent of a and b).
+
+``family``: the same check for every optimizer with a fluctuation model (SGD, momentum,
+Nesterov with both schedules, RMSProp, Adam, AdamW): the Monte Carlo variance of every state
+coordinate at t = T over the LNA's Δt·E P(T) Eᵀ (Δt = ``optimizer.times(1)``); fifth panel.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 from ..experiments import ExperimentResult, RunContext, register
 from ..fluctuations import linear_noise
 from ..montecarlo import monte_carlo, steps_for_horizon
-from ..optimizers import Adam
+from ..optimizers import Adam, make_optimizer
 from ..problems import make_problem
 from ._paths import check_gammas, gamma_colours
 from ._plot import STYLE, pyplot
@@ -63,21 +67,52 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         arrays[f"gamma{i}_lna_std"] = np.sqrt(np.diagonal(ln.cov, axis1=1, axis2=2))
         curves.append((gamma, t, rec, ln))
     stat = linear_noise(problem, Adam(gammas[-1], a, b, eps), x0, 1.0).stationary_P
+    family = _family(problem, x0, config["family"], ctx, first_seed=len(gammas))
     summary = {"problem": problem.config(), "x0": x0, "a": a, "b": b, "eps": eps, "T": T,
                "n_runs": n_runs, "iterates": per_gamma,
-               "stationary_P_x_diagonal": np.diag(stat)[:d].tolist()}
-    fig = _plot(curves, per_gamma, d)
+               "stationary_P_x_diagonal": np.diag(stat)[:d].tolist(), "family": family}
+    fig = _plot(curves, per_gamma, d, family)
     table = "\n".join(f"gamma {g['gamma']:g}: median/sqrt(gamma) MC {g['median_over_sqrt_gamma']:.4f}"
                       f", LNA {g['lna_median_over_sqrt_gamma']:.4f}; Var MC/LNA (x, m, v) "
                       + " ".join(f"{r:.3f}" for r in g["stationary_var_ratio_mc_over_lna"])
                       for g in per_gamma)
+    table += "\nfamily: Var MC / LNA at t = T, every state coordinate\n" + "\n".join(
+        f"  {f['label']:28s} " + " ".join(f"{r:.3f}" for r in f["var_ratio_mc_over_lna"])
+        for f in family["optimizers"])
     return ExperimentResult(summary=summary, arrays=arrays, figure=fig, table=table)
 
 
-def _plot(curves, per_gamma, d):
+def _label(opt) -> str:
+    extra = f" {opt.schedule}" if hasattr(opt, "schedule") else ""
+    return f"{opt.name}{extra} (γ = {opt.gamma:g})"
+
+
+def _family(problem, x0, config, ctx, first_seed: int) -> dict:
+    """Var z_n (Monte Carlo) over the LNA's prediction at t = T for each optimizer; seeds are
+    the children of the experiment's seed after the ``first_seed`` used by the γ sweep."""
+    T, n_runs = float(config["T"]), int(config["n_runs"])
+    seeds = ctx.seed_sequence().spawn(first_seed + len(config["optimizers"]))[first_seed:]
+    rows = []
+    for spec, seed in zip(config["optimizers"], seeds):
+        opt = make_optimizer(spec)
+        n = steps_for_horizon(T, float(opt.times(1)))
+        t_n = float(opt.times(n))
+        mc = monte_carlo(problem, opt, x0, n, n_runs, seed, track_grad_norm=False,
+                         workers=ctx.workers)
+        ln = linear_noise(problem, opt, x0, t_n, t_eval=np.array([t_n]))
+        ratio = np.var(mc.final_state, axis=0, ddof=1) / np.diag(ln.cov[-1])
+        rows.append({"label": _label(opt), "optimizer": opt.config(), "step": float(opt.times(1)),
+                     "n_steps": n, "slots": list(opt.slots),
+                     "var_ratio_mc_over_lna": ratio.tolist(),
+                     "max_abs_deviation": float(np.max(np.abs(ratio - 1.0)))})
+    return {"T": T, "n_runs": n_runs, "ratio_standard_error": float(np.sqrt(2.0 / n_runs)),
+            "optimizers": rows}
+
+
+def _plot(curves, per_gamma, d, family):
     plt = pyplot()
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
+        fig, axes = plt.subplots(1, 5, figsize=(20, 3.8))
         colours = gamma_colours(len(curves))
         for (gamma, t, rec, ln), c in zip(curves, colours):
             for ax, j, name in zip(axes[:3], [0, 1, 2 * d], ["x₁", "x₂", "v₁"]):
@@ -98,6 +133,18 @@ def _plot(curves, per_gamma, d):
         axes[3].set_xlabel("γ")
         axes[3].set_title("median ‖x_n − x*‖ / √γ, last quarter")
         axes[3].legend()
+        ax = axes[4]
+        se = family["ratio_standard_error"]
+        rows = family["optimizers"]
+        ax.axhspan(1 - 2 * se, 1 + 2 * se, color="0.85", lw=0, label="±2 se (Monte Carlo)")
+        for i, row in enumerate(rows):
+            r = np.asarray(row["var_ratio_mc_over_lna"])
+            ax.plot(np.full(len(r), i) + np.linspace(-0.25, 0.25, len(r)), r, "o", ms=4)
+        ax.axhline(1.0, color="0.3", lw=0.8)
+        ax.set_xticks(range(len(rows)), [row["label"].split(" (")[0] for row in rows],
+                      rotation=30, ha="right", fontsize=8)
+        ax.set_title(f"family: Var MC / LNA at t = {family['T']:g}, every coordinate")
+        ax.legend(fontsize=8)
         fig.tight_layout()
     return fig
 
@@ -106,10 +153,15 @@ def estimate(config):
     """Cost before work (:mod:`adam_ode.cost`): n_runs Adam runs per γ on [0, T]."""
     from ..cost import FLOAT_BYTES, Cost
     from ..montecarlo import steps_for_horizon
+    from ..optimizers import make_optimizer
 
     d = len(config["x0"])
     run_steps = sum(config["n_runs"] * steps_for_horizon(config["T"], g)
                     for g in config["gammas"])
+    fam = config["family"]
+    run_steps += sum(fam["n_runs"] * steps_for_horizon(fam["T"],
+                                                       float(make_optimizer(s).times(1)))
+                     for s in fam["optimizers"])
     return Cost(run_steps=run_steps, state_floats=3 * d,
                 memory_bytes=config["n_runs"] * (RECORD_POINTS + 1) * 3 * d * FLOAT_BYTES,
                 keys=("n_runs", "gammas"))
