@@ -15,7 +15,9 @@ import inspect
 from numba import types
 from numba.extending import overload
 
-__all__ = ["register_overload", "register_constant"]
+__all__ = ["register_overload", "register_constant", "has_overload"]
+
+_REGISTERED: dict = {}  # generic function -> the data classes it has an implementation for
 
 
 def register_overload(generic, data_class):
@@ -34,9 +36,16 @@ def register_overload(generic, data_class):
              f"and {first}.instance_class is data_class:\n"
              f"        return impl\n", namespace)
         overload(generic, inline="always")(namespace["select"])
+        _REGISTERED.setdefault(generic, set()).add(data_class)
         return impl
 
     return decorator
+
+
+def has_overload(generic, data_class) -> bool:
+    """Whether an implementation of ``generic`` is registered for ``data_class``, i.e. whether a
+    kernel calling ``generic`` compiles for that data type."""
+    return data_class in _REGISTERED.get(generic, ())
 
 
 def register_constant(generic, data_class, value):
