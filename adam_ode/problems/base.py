@@ -22,16 +22,35 @@ numba selects the evaluators by the type of ``data`` when it compiles a kernel, 
 (problem, optimizer) pair gets its own machine code with the problem's code inlined; nothing is
 dispatched at run time and no integer codes exist. A data type without evaluators cannot reach a
 kernel: :func:`kernel_data_of` raises :class:`~adam_ode.ParameterError` first.
+
+The fluctuation models (:mod:`adam_ode.fluctuations`) also need the exact moments of the
+stochastic gradient g = ∇f(x, ξ). A problem that knows them implements, on the NumPy side,
+:meth:`Problem.gradient_moments` (a :class:`GradientMoments`) and sets ``separable_moments`` when
+they are diagonal at every x, and may register two more numba evaluators for the SDE kernels:
+
+- ``noise_moments(data, x, mu, s, cov, cov_g_g2, cov_g2)``: write ∇F, S, Cov(g), Cov(g, g²) and
+  Cov(g²) at x (:func:`has_kernel_moments` tells whether a problem has it);
+- ``diagonal_moments(data, i, x_i)``: for a separable problem, the tuple (∇F_i, S_i, Var g_i,
+  Cov(g_i, g_i²), Var g_i²) at coordinate x_i (:func:`has_diagonal_moments`).
+
+Gaussian gradient noise g ~ N(μ, Σ) has, by Isserlis' theorem,
+
+    Cov(g_i, g_j²) = 2 μ_j Σ_ij,   Cov(g_i², g_j²) = 2 Σ_ij² + 4 μ_i μ_j Σ_ij;
+
+:func:`gaussian_moments` and the numba helpers :func:`gaussian_coordinate_moments`,
+:func:`write_gaussian_coordinate` evaluate these for the problems with Gaussian noise.
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from .._overloads import register_overload
+
+from .._overloads import has_overload, register_overload
 from .._validation import ParameterError
 
 __all__ = [
@@ -44,7 +63,16 @@ __all__ = [
     "exact_grad",
     "critical_distance",
     "kernel_dim",
+    "noise_moments",
+    "diagonal_moments",
+    "has_kernel_moments",
+    "has_diagonal_moments",
     "projected_distance",
+    "GradientMoments",
+    "gaussian_moments",
+    "separable_gaussian_moments",
+    "gaussian_coordinate_moments",
+    "write_gaussian_coordinate",
 ]
 
 HVP_STEP = 1e-6  # relative step of the default central-difference Hessian-vector product
@@ -75,6 +103,17 @@ def kernel_dim(data, x):
     raise NotImplementedError("kernel_dim is compiled into kernels")
 
 
+def noise_moments(data, x, mu, s, cov, cov_g_g2, cov_g2):
+    """Write ∇F, S, Cov(g), Cov(g, g²), Cov(g²) at x (numba kernels only)."""
+    raise NotImplementedError("compiled into kernels only; call gradient_moments")
+
+
+def diagonal_moments(data, i, x_i):
+    """(∇F_i, S_i, Var g_i, Cov(g_i, g_i²), Var g_i²) at coordinate x_i of a separable problem
+    (numba kernels only): the diagonal of what :func:`noise_moments` writes, the same arithmetic."""
+    raise NotImplementedError("compiled into kernels only; call gradient_moments")
+
+
 @njit(cache=True, nogil=True)
 def projected_distance(projector, x, center):
     """‖P (x − c)‖ (numba): the distance to an affine critical set c + ker P⊥, e.g. the
@@ -89,7 +128,8 @@ def projected_distance(projector, x, center):
     return math.sqrt(acc)
 
 
-_GENERIC = {f.__name__: f for f in (sample_grad, exact_grad, critical_distance, kernel_dim)}
+_GENERIC = {f.__name__: f for f in (sample_grad, exact_grad, critical_distance, kernel_dim,
+                                     noise_moments, diagonal_moments)}
 
 
 def evaluator(name: str, data_class):
@@ -100,6 +140,92 @@ def evaluator(name: str, data_class):
     function, a sampler taking a Generator costs ~80 ns instead of ~7 ns (numba 0.68).
     """
     return register_overload(_GENERIC[name], data_class)
+
+
+def has_kernel_moments(problem) -> bool:
+    """Whether the SDE kernels support ``problem`` (a numba :func:`noise_moments` exists)."""
+    return has_overload(noise_moments, type(problem.kernel_data))
+
+
+def has_diagonal_moments(problem) -> bool:
+    """Whether the separable SDE kernels apply (:func:`diagonal_moments` exists): the noise of
+    g_i depends on x_i only and the coordinates are independent (block-diagonal (m, v) noise)."""
+    return has_overload(diagonal_moments, type(problem.kernel_data))
+
+
+# ------------------------------------------------------------------------------------------------
+# Exact moments of the stochastic gradient g (the fluctuation models' input).
+# ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GradientMoments:
+    """The exact moments of the stochastic gradient g = ∇f(x, ξ) at one point x (d,).
+
+    Attributes
+    ----------
+    mean : (d,)
+        ∇F(x) = E g.
+    second : (d,)
+        S(x) = E g² (coordinatewise).
+    cov : (d, d)
+        Cov(g).
+    cov_g_g2 : (d, d)
+        [i, j] = Cov(g_i, g_j²).
+    cov_g2 : (d, d)
+        [i, j] = Cov(g_i², g_j²).
+    hessian : (d, d)
+        ∇²F(x).
+    dS : (d, d)
+        [i, j] = ∂S_i/∂x_j.
+    """
+
+    mean: np.ndarray
+    second: np.ndarray
+    cov: np.ndarray
+    cov_g_g2: np.ndarray
+    cov_g2: np.ndarray
+    hessian: np.ndarray
+    dS: np.ndarray
+
+
+def gaussian_moments(mu, sigma, hessian, dS) -> GradientMoments:
+    """The moments of g ~ N(μ, Σ) (Isserlis, see the module docstring), with ∇²F and ∂S/∂x."""
+    mu = np.asarray(mu, dtype=float)
+    second = mu**2 + np.diag(sigma)
+    return GradientMoments(mu, second, sigma.copy(), 2.0 * sigma * mu[None, :],
+                           2.0 * sigma**2 + 4.0 * np.outer(mu, mu) * sigma, hessian, dS)
+
+
+def separable_gaussian_moments(problem, x, sigma2) -> GradientMoments:
+    """:func:`gaussian_moments` for g_i ~ N(∂_iF(x), σ_i²) independent, F separable (diagonal
+    Hessian), so S_i = (∂_iF)² + σ_i² and ∂S/∂x = diag(2 ∂_iF ∂_i²F)."""
+    mu = problem.grad_F(x)
+    h = problem.hessian_vector(x, np.ones_like(x))  # diagonal Hessian: H·1 = diag H
+    return gaussian_moments(mu, np.diag(sigma2), np.diag(h), np.diag(2.0 * mu * h))
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def gaussian_coordinate_moments(mu_i, sigma2):
+    """(μ_i, S_i, Var g_i, Cov(g_i, g_i²), Var g_i²) of g_i ~ N(μ_i, σ²) (numba): the
+    ``diagonal_moments`` of a problem with independent Gaussian noise."""
+    return (mu_i, mu_i * mu_i + sigma2, sigma2, 2.0 * mu_i * sigma2,
+            2.0 * sigma2 * sigma2 + 4.0 * mu_i * mu_i * sigma2)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def write_gaussian_coordinate(i, mu_i, sigma2, mu, s, cov, cov_g_g2, cov_g2):
+    """Write row and column i of the moments of g_i ~ N(μ_i, σ²) independent of the others
+    (numba; a ``noise_moments`` writes every i)."""
+    d = mu.shape[0]
+    for j in range(d):
+        cov[i, j] = 0.0
+        cov_g_g2[i, j] = 0.0
+        cov_g2[i, j] = 0.0
+    mu[i] = mu_i
+    s[i] = mu_i * mu_i + sigma2
+    cov[i, i] = sigma2
+    cov_g_g2[i, i] = 2.0 * mu_i * sigma2
+    cov_g2[i, i] = 2.0 * sigma2 * sigma2 + 4.0 * mu_i * mu_i * sigma2
 
 
 # ------------------------------------------------------------------------------------------------
@@ -152,6 +278,9 @@ class Problem(ABC):
     # False for problems whose kernel data type is made at run time (user numba functions): numba
     # cannot cache their kernels on disk, so they are compiled in every process.
     kernel_cacheable: bool = True
+    # True when the gradient moments, ∇²F and ∂S/∂x are diagonal at every x and the field is
+    # coordinatewise: the fluctuation models then split into d independent blocks.
+    separable_moments: bool = False
 
     @abstractmethod
     def F(self, x: np.ndarray) -> np.ndarray:
@@ -189,6 +318,18 @@ class Problem(ABC):
         safe = np.where(h > 0, h, 1.0)
         out = (self.grad_F(x + h * u) - self.grad_F(x - h * u)) / (2.0 * safe)
         return np.where(h > 0, out, 0.0)
+
+    def gradient_moments(self, x: np.ndarray) -> GradientMoments:
+        """The exact moments of g = ∇f(x, ξ) at one point ``x`` (d,), with ∇²F and ∂S/∂x.
+
+        Raises
+        ------
+        NotImplementedError
+            For a problem class without known moments (this default).
+        """
+        raise NotImplementedError(f"no exact gradient-noise moments for {type(self).__name__}: "
+                                  "the fluctuation models need Cov(g), Cov(g, g²), Var(g²), "
+                                  "∂S/∂x")
 
     @property
     def minimizer(self) -> np.ndarray | None:

@@ -9,6 +9,11 @@ The default is A = [[1, .5], [.5, 1]] with noise N(0, A²) (L = A). Adam is coor
 this problem is not a rotation of :class:`~adam_ode.StochasticQuadratic`: the noise couples the
 coordinates through Cov(g_i, g_j²) and Cov(g_i², g_j²). It is the test problem of the
 fluctuation models (:mod:`adam_ode.fluctuations`, which re-exports it).
+
+Gradient moments (Isserlis, see :mod:`adam_ode.problems.base`), μ = Ax:
+
+    Cov(g) = Σ,   Cov(g_i, g_j²) = 2 μ_j Σ_ij,   Cov(g_i², g_j²) = 2 Σ_ij² + 4 μ_i μ_j Σ_ij,
+    ∇²F = A,   ∂S_i/∂x_j = 2 μ_i A_ij.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import numpy as np
 
 from .._validation import ParameterError
 from ..streams import normal
-from .base import Problem, evaluator, register_problem
+from .base import Problem, evaluator, gaussian_moments, register_problem
 
 __all__ = ["CorrelatedQuadratic", "CorrelatedQuadraticData", "DEFAULT_A"]
 
@@ -82,6 +87,10 @@ class CorrelatedQuadratic(Problem):
         xi = np.array([rng.standard_normal() for _ in range(self.dim)])
         return self.A @ np.asarray(x, dtype=float) + self.L @ xi
 
+    def gradient_moments(self, x):
+        mu = self.grad_F(np.asarray(x, dtype=float))
+        return gaussian_moments(mu, self.noise_cov, self.A.copy(), 2.0 * mu[:, None] * self.A)
+
     def critical_distance(self, x):
         return np.linalg.norm(np.asarray(x, dtype=float), axis=-1)
 
@@ -131,3 +140,24 @@ def _critical_distance(data, x):
 @evaluator("kernel_dim", CorrelatedQuadraticData)
 def _kernel_dim(data, x):
     return x.shape[0]
+
+
+@evaluator("noise_moments", CorrelatedQuadraticData)
+def _noise_moments(data, x, mu, s, cov, cov_g_g2, cov_g2):
+    d = x.shape[0]
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += data.A[i, j] * x[j]
+        mu[i] = acc
+    for i in range(d):
+        for j in range(d):
+            c = 0.0
+            for k in range(d):
+                c += data.L[i, k] * data.L[j, k]
+            cov[i, j] = c
+    for i in range(d):
+        s[i] = mu[i] * mu[i] + cov[i, i]
+        for j in range(d):
+            cov_g_g2[i, j] = 2.0 * mu[j] * cov[i, j]
+            cov_g2[i, j] = 2.0 * cov[i, j] * cov[i, j] + 4.0 * mu[i] * mu[j] * cov[i, j]

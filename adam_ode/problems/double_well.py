@@ -3,6 +3,13 @@ r"""Separable non-convex double well with saddles.
 F(x) = Σ (x_i² − 1)² / 4, ∇F(x) = x³ − x, gradient noise additive N(0, σ²) per coordinate,
 so S(x) = (x³ − x)² + σ². Critical set {−1, 0, 1}^d: 2^d minima, the rest saddles or the
 maximum at 0.
+
+Gradient moments: g ~ N(x³ − x, σ² I), independent coordinates, so (Isserlis, see
+:mod:`adam_ode.problems.base`) every moment matrix is diagonal,
+
+    Var g_i = σ²,   Cov(g_i, g_i²) = 2 μ_i σ²,   Var g_i² = 2 σ⁴ + 4 μ_i² σ²   (μ = x³ − x),
+
+∇²F = diag(3x² − 1) and ∂S/∂x = diag(2 μ (3x² − 1)).
 """
 
 from __future__ import annotations
@@ -14,7 +21,14 @@ import numpy as np
 
 from .._validation import check_int, check_nonnegative
 from ..streams import normal
-from .base import Problem, evaluator, register_problem
+from .base import (
+    Problem,
+    evaluator,
+    gaussian_coordinate_moments,
+    register_problem,
+    separable_gaussian_moments,
+    write_gaussian_coordinate,
+)
 
 __all__ = ["DoubleWell", "DoubleWellData"]
 
@@ -39,6 +53,7 @@ class DoubleWell(Problem):
 
     name = "double-well"
     data_class = DoubleWellData
+    separable_moments = True
 
     def __init__(self, d: int = 2, sigma: float = 0.5):
         self.dim = check_int("d", d, 1)
@@ -62,6 +77,10 @@ class DoubleWell(Problem):
         x = np.asarray(x, dtype=float)
         xi = np.array([rng.standard_normal() for _ in range(self.dim)])
         return x**3 - x + self.sigma * xi
+
+    def gradient_moments(self, x):
+        return separable_gaussian_moments(self, np.asarray(x, dtype=float),
+                                          np.full(self.dim, self.sigma**2))
 
     def critical_distance(self, x):
         x = np.asarray(x, dtype=float)
@@ -105,3 +124,15 @@ def _critical_distance(data, x):
 @evaluator("kernel_dim", DoubleWellData)
 def _kernel_dim(data, x):
     return x.shape[0]
+
+
+@evaluator("noise_moments", DoubleWellData)
+def _noise_moments(data, x, mu, s, cov, cov_g_g2, cov_g2):
+    for i in range(x.shape[0]):  # no temporaries: kernels call this every step
+        write_gaussian_coordinate(i, x[i] * x[i] * x[i] - x[i], data.sigma * data.sigma, mu, s,
+                                  cov, cov_g_g2, cov_g2)
+
+
+@evaluator("diagonal_moments", DoubleWellData)
+def _diagonal_moments(data, i, x_i):
+    return gaussian_coordinate_moments(x_i * x_i * x_i - x_i, data.sigma * data.sigma)

@@ -2,6 +2,13 @@ r"""Quadratic with additive Gaussian gradient noise in any dimension d.
 
 f(x, ξ) = ½ Σ h_i x_i² + ⟨σ ⊙ ξ, x⟩ with ξ ~ N(0, I_d), so
 F(x) = ½ Σ h_i x_i², ∇F(x) = h ⊙ x, S(x) = (h ⊙ x)² + σ², 𝒮 = {0}.
+
+Gradient moments: g ~ N(h ⊙ x, diag σ²), independent coordinates, so (Isserlis, see
+:mod:`adam_ode.problems.base`) every moment matrix is diagonal,
+
+    Var g_i = σ_i²,   Cov(g_i, g_i²) = 2 μ_i σ_i²,   Var g_i² = 2 σ_i⁴ + 4 μ_i² σ_i²   (μ = h ⊙ x),
+
+∇²F = diag h and ∂S/∂x = diag(2 μ h).
 """
 
 from __future__ import annotations
@@ -13,7 +20,14 @@ import numpy as np
 
 from .._validation import ParameterError, check_int
 from ..streams import normal
-from .base import Problem, evaluator, register_problem
+from .base import (
+    Problem,
+    evaluator,
+    gaussian_coordinate_moments,
+    register_problem,
+    separable_gaussian_moments,
+    write_gaussian_coordinate,
+)
 
 __all__ = ["StochasticQuadratic", "StochasticQuadraticData"]
 
@@ -40,6 +54,7 @@ class StochasticQuadratic(Problem):
 
     name = "stochastic-quadratic"
     data_class = StochasticQuadraticData
+    separable_moments = True
     DEFAULT_DIM = 100
 
     def __init__(self, h=None, sigma=0.5):
@@ -89,6 +104,9 @@ class StochasticQuadratic(Problem):
         xi = np.array([rng.standard_normal() for _ in range(self.dim)])
         return self.h * x + self.sigma * xi
 
+    def gradient_moments(self, x):
+        return separable_gaussian_moments(self, np.asarray(x, dtype=float), self.sigma**2)
+
     def critical_distance(self, x):
         return np.linalg.norm(np.asarray(x, dtype=float), axis=-1)
 
@@ -127,3 +145,15 @@ def _critical_distance(data, x):
 @evaluator("kernel_dim", StochasticQuadraticData)
 def _kernel_dim(data, x):
     return x.shape[0]
+
+
+@evaluator("noise_moments", StochasticQuadraticData)
+def _noise_moments(data, x, mu, s, cov, cov_g_g2, cov_g2):
+    for i in range(x.shape[0]):  # no temporaries: kernels call this every step
+        write_gaussian_coordinate(i, data.h[i] * x[i], data.sigma[i] * data.sigma[i], mu, s, cov,
+                                  cov_g_g2, cov_g2)
+
+
+@evaluator("diagonal_moments", StochasticQuadraticData)
+def _diagonal_moments(data, i, x_i):
+    return gaussian_coordinate_moments(data.h[i] * x_i, data.sigma[i] * data.sigma[i])
