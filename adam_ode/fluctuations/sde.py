@@ -69,7 +69,9 @@ TASKS_PER_WORKER = 4
 
 @dataclass(frozen=True, eq=False)
 class SDEResult:
-    """Paths of the SDE: ``final_state`` (n_paths, 3d), like ``MonteCarloResult``'s."""
+    """Paths of the SDE: ``final_state`` (n_paths, n_slots·d) in the optimizer's state variables,
+    x first ((x, m, v) for Adam), like ``MonteCarloResult``'s; ``record`` (n_paths, n_rec,
+    n_slots·d) at ``record_times`` when recording."""
 
     final_state: np.ndarray
     record: np.ndarray | None
@@ -80,10 +82,12 @@ class SDEResult:
     elapsed: float
     workers: int
     config: dict = field(default_factory=dict)
+    dim: int | None = None
 
     @property
     def final_x(self) -> np.ndarray:
-        return self.final_state[:, :self.final_state.shape[1] // 3]
+        d = self.final_state.shape[1] // 3 if self.dim is None else self.dim
+        return self.final_state[:, :d]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -318,24 +322,33 @@ def sde_chunk_separable(data, a, b, eps, gamma, debias, x0, n_steps, dt, entropy
 def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: int = 1,
                  dt: float | None = None, *, record_every: int = 0,
                  workers: int | None = None, kernel: str = "auto") -> SDEResult:
-    r"""Paths of Adam's SDE (order 1) or of its second-order modified equation (order 2).
+    r"""Paths of an optimizer's first-order SDE, or of Adam's second-order modified equation.
 
     Parameters
     ----------
     problem : Problem
         A problem with numba noise moments (LinearRegression2D, StochasticQuadratic,
         DoubleWell, CorrelatedQuadratic).
-    optimizer : Adam
-        γ, a, b, ε, debias (order 2 needs ``debias=False``).
+    optimizer : optimizer record
+        Adam (γ, a, b, ε, debias; order 2 needs ``debias=False``) runs the kernels of this
+        module; every other record with a fluctuation model (SGD, MomentumSGD, Nesterov,
+        RMSProp, AdamW) runs the generic Euler–Maruyama kernel of :mod:`.sde_family` (order 1).
+        Its time step Δt = ``optimizer.times(1)`` sets the noise scale √Δt. The SDEs are
+        Gaussian diffusions: where the noise of g² is large against v (heavy tails, v near
+        its start at 0, small ε) their v-noise crosses 0 (projected back: v ← max(v, 0)) and
+        the x-steps of size 1/ε that follow are not those of the discrete scheme; e.g. RMSProp
+        and AdamW on LinearRegression2D with ε = 0.01 from v = 0 overshoot the LNA's variance
+        by factors 10–50 at γ = 2e-3, where the correlated quadratic matches it to ~3 %.
     x0 : array (d,)
     T : float > 0
-        Horizon in t = nγ; the number of steps is round(T/dt).
+        Horizon in the limit's time (t = nγ; t = n·sqrt(γ) for Nesterov); the number of steps
+        is round(T/dt).
     n_paths : int ≥ 1
     seed : int ≥ 0 or SeedSequence
         Path r draws from ``default_rng(SeedSequence(seed).spawn(n_paths)[r])``.
     order : 1 or 2
     dt : float, optional
-        Time step (default γ).
+        Time step (default Δt: one SDE step per iteration).
     record_every : int ≥ 0
         Store Z every ``record_every`` steps.
     workers : int, optional
@@ -347,7 +360,10 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
         results; "generic" is there for benchmarks and checks.
     """
     if type(optimizer) is not Adam:
-        raise ParameterError(f"simulate_sde supports Adam records, got {type(optimizer).__name__}")
+        from .sde_family import simulate_family_sde
+
+        return simulate_family_sde(problem, optimizer, x0, T, n_paths, seed, order, dt,
+                                   record_every=record_every, workers=workers, kernel=kernel)
     if not has_kernel_moments(problem):
         raise ParameterError(f"simulate_sde has no numba noise moments for "
                              f"{type(problem).__name__}")
@@ -405,4 +421,4 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
               "kernel": "separable" if separable else "generic"}
     return SDEResult(final, record if record_every > 0 else None,
                      np.arange(n_rec) * record_every * dt if record_every > 0 else None,
-                     dt, n_steps, order, elapsed, workers, config)
+                     dt, n_steps, order, elapsed, workers, config, problem.dim)

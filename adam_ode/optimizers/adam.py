@@ -224,6 +224,63 @@ class AdamLimit(ContinuousLimit):
         x_star = np.asarray(problem.minimizer, dtype=float)
         return np.concatenate([x_star, np.zeros_like(x_star), problem.S(x_star)])
 
+    def kernel_args(self):
+        return AdamLimitArgs(self.a, self.b, self.eps, self.debias, 0.0)
+
+
+class AdamLimitArgs(NamedTuple):
+    """Kernel arguments of :class:`AdamLimit` (and AdamW's, with its decay λ; 0 for Adam)."""
+
+    a: float
+    b: float
+    eps: float
+    debias: bool
+    weight_decay: float
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def adam_limit_field(a, b, eps, debias, weight_decay, t, z, mu, s, out, d):
+    """Eq. (3.3) (``debias``, with Lemma 7.3's m̂ = ∇F, v̂ = S at t = 0) or eq. (7.1), plus −λx."""
+    c_a = 1.0
+    c_b = 1.0
+    if debias and t > 0.0:
+        c_a = -math.expm1(-a * t)
+        c_b = -math.expm1(-b * t)
+    for i in range(d):
+        m, v = z[d + i], z[2 * d + i]
+        if debias and t == 0.0:
+            m_hat, v_hat = mu[i], s[i]
+        else:
+            m_hat, v_hat = m / c_a, v / c_b
+        out[i] = -m_hat / (eps + math.sqrt(max(v_hat, 0.0))) - weight_decay * z[i]
+        out[d + i] = a * (mu[i] - m)
+        out[2 * d + i] = b * (s[i] - v)
+
+
+@implements("limit_field", AdamLimitArgs)
+def _limit_field(la, t, z, mu, s, out, d):
+    adam_limit_field(la.a, la.b, la.eps, la.debias, la.weight_decay, t, z, mu, s, out, d)
+
+
+@implements("limit_noise", AdamLimitArgs)
+def _limit_noise(la, t, z, mu, s, B, d):
+    for i in range(d):
+        B[1, 0, i] = la.a
+        B[2, 1, i] = la.b
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def clip_slot(z, slot, d):
+    """z_slot ← max(z_slot, 0): the SDE's v is kept nonnegative by projection."""
+    for i in range(d):
+        if z[slot * d + i] < 0.0:
+            z[slot * d + i] = 0.0
+
+
+@implements("limit_project", AdamLimitArgs)
+def _limit_project(la, z, d):
+    clip_slot(z, 2, d)
+
 
 # ------------------------------------------------------------------------------------------------
 # Kernel: shared by the Adam family (AdamDecreasing, AdamW, AMSGrad reuse these helpers).

@@ -59,7 +59,7 @@ import numpy as np
 from numba import njit
 
 from .._validation import ParameterError, check_nonnegative, check_positive
-from .adam import AdamLimit, AdamRates, adam_update, register_bias_corrections
+from .adam import AdamLimit, AdamLimitArgs, AdamRates, adam_update, register_bias_corrections
 from .base import Optimizer, implements, register_optimizer, split
 
 __all__ = ["AdamW", "AdamWArgs", "AdamWLimit", "rest_point"]
@@ -182,6 +182,9 @@ class AdamWLimit(AdamLimit):
         d = problem.dim
         J[:d, :d] -= self.weight_decay * np.eye(d)
         return J
+
+    def kernel_args(self):
+        return AdamLimitArgs(self.a, self.b, self.eps, self.debias, self.weight_decay)
 
     def rest_state(self, problem):
         x_hint = problem.minimizer if problem.minimizer is not None else np.zeros(problem.dim)

@@ -57,6 +57,9 @@ __all__ = [
     "gradient_point",
     "update",
     "slot_count",
+    "limit_field",
+    "limit_noise",
+    "limit_project",
 ]
 
 
@@ -90,8 +93,29 @@ def slot_count(h):
     raise NotImplementedError("compiled into kernels only")
 
 
+# Continuous-limit side, for the SDE kernels of adam_ode.fluctuations (each limit with a
+# fluctuation model registers these for the NamedTuple of ContinuousLimit.kernel_args()).
+
+def limit_field(la, t, z, mu, s, out, d):
+    """Write the limit's field h(t, z) into ``out`` given μ = ∇F(x) and S(x) (numba kernels
+    only; t = 0 is the field's own t = 0 limit)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+def limit_noise(la, t, z, mu, s, B, d):
+    """Write the noise map B (n_slots, 2, d) of :meth:`ContinuousLimit.noise_map` given
+    μ = ∇F(x) and S(x) (numba kernels only; ``B`` arrives zeroed)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
+def limit_project(la, z, d):
+    """Keep the state in the limit's domain after a noisy step, e.g. v ← max(v, 0) (numba
+    kernels only)."""
+    raise NotImplementedError("compiled into kernels only")
+
+
 _GENERIC = {f.__name__: f for f in (coefficients_start, coefficients_next, gradient_point,
-                                    update)}
+                                    update, limit_field, limit_noise, limit_project)}
 
 
 def implements(name: str, args_class):
@@ -102,6 +126,11 @@ def implements(name: str, args_class):
 def at_x(h, c, x, state, y, d):
     """``gradient_point`` of every optimizer that evaluates g_n at x_{n−1}."""
     return x
+
+
+def unconstrained(la, z, d):
+    """``limit_project`` of the limits whose state has no constraint."""
+    return None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -301,6 +330,11 @@ class ContinuousLimit:
         Hessian and ∂S/∂x in ``moments``."""
         raise NotImplementedError(self.no_fluctuations
                                   or f"{type(self).__name__} has no drift Jacobian")
+
+    def kernel_args(self):
+        """The limit's parameters as the ``NamedTuple`` that selects its numba
+        :func:`limit_field`, :func:`limit_noise` and :func:`limit_project` (SDE kernels)."""
+        raise NotImplementedError(f"{type(self).__name__} has no numba field (no SDE kernel)")
 
     def rest_state(self, problem):
         """The stable rest point of the t → ∞ field where the iterates settle (None if unknown

@@ -30,7 +30,7 @@ from numba import njit
 
 from .._validation import check_positive
 from .base import (ContinuousLimit, Optimizer, at_x, check_rate, implements, noise_slots,
-                   rate_from_decay, register_optimizer, split)
+                   rate_from_decay, register_optimizer, split, unconstrained)
 
 __all__ = ["MomentumSGD", "MomentumArgs", "HeavyBallLimit"]
 
@@ -117,6 +117,31 @@ class HeavyBallLimit(ContinuousLimit):
             return None
         x_star = np.asarray(problem.minimizer, dtype=float)
         return np.concatenate([x_star, np.zeros_like(x_star)])
+
+    def kernel_args(self):
+        return HeavyBallArgs(self.a)
+
+
+class HeavyBallArgs(NamedTuple):
+    """Kernel arguments of :class:`HeavyBallLimit`: a."""
+
+    a: float
+
+
+@implements("limit_field", HeavyBallArgs)
+def _limit_field(la, t, z, mu, s, out, d):
+    for i in range(d):
+        out[i] = -z[d + i]
+        out[d + i] = la.a * (mu[i] - z[d + i])
+
+
+@implements("limit_noise", HeavyBallArgs)
+def _limit_noise(la, t, z, mu, s, B, d):
+    for i in range(d):
+        B[1, 0, i] = la.a
+
+
+implements("limit_project", HeavyBallArgs)(unconstrained)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -61,7 +61,7 @@ from numba import njit
 
 from .._validation import ParameterError, check_positive
 from .base import (ContinuousLimit, Optimizer, column, implements, noise_slots,
-                   register_optimizer, split)
+                   register_optimizer, split, unconstrained)
 
 __all__ = ["Nesterov", "NesterovArgs", "SBCLimit", "FrictionLimit", "SCHEDULES",
            "thm5_sequence"]
@@ -259,6 +259,9 @@ class SBCLimit(ContinuousLimit):
     def noise_map(self, t, z, problem, moments):
         return _velocity_noise(problem.dim)
 
+    def kernel_args(self):
+        return SBCArgs()
+
     def energy(self, t, z, problem):
         x_star, f_star = _require_minimum(problem)
         X, V = split(z, 2)
@@ -296,6 +299,54 @@ class FrictionLimit(ContinuousLimit):
             return None
         x_star = np.asarray(problem.minimizer, dtype=float)
         return np.concatenate([x_star, np.zeros_like(x_star)])
+
+    def kernel_args(self):
+        return FrictionArgs(self.c)
+
+
+class SBCArgs(NamedTuple):
+    """Kernel arguments of :class:`SBCLimit` (none: the friction is 3/t)."""
+
+
+class FrictionArgs(NamedTuple):
+    """Kernel arguments of :class:`FrictionLimit`: the friction c."""
+
+    c: float
+
+
+@implements("limit_field", SBCArgs)
+def _sbc_field(la, t, z, mu, s, out, d):
+    for i in range(d):
+        out[i] = z[d + i]
+        # t = 0: V̇(0) = −∇F/4 along the solution (SBCLimit.field)
+        out[d + i] = -0.25 * mu[i] if t == 0.0 else -3.0 * z[d + i] / t - mu[i]
+
+
+@implements("limit_field", FrictionArgs)
+def _friction_field(la, t, z, mu, s, out, d):
+    for i in range(d):
+        out[i] = z[d + i]
+        out[d + i] = -la.c * z[d + i] - mu[i]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _velocity_noise_kernel(B, d):
+    for i in range(d):
+        B[1, 0, i] = -1.0
+
+
+@implements("limit_noise", SBCArgs)
+def _sbc_noise(la, t, z, mu, s, B, d):
+    _velocity_noise_kernel(B, d)
+
+
+@implements("limit_noise", FrictionArgs)
+def _friction_noise(la, t, z, mu, s, B, d):
+    _velocity_noise_kernel(B, d)
+
+
+implements("limit_project", SBCArgs)(unconstrained)
+implements("limit_project", FrictionArgs)(unconstrained)
 
 
 def _second_order_jacobian(hessian, friction):

@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from .._validation import check_positive
-from .adam import bias_step
+from .adam import bias_step, clip_slot
 from .base import (ContinuousLimit, Optimizer, at_x, bias, bias_at, check_rate, column,
                    implements, noise_slots, preconditioner_terms, rate_from_decay,
                    register_optimizer, split)
@@ -148,7 +148,11 @@ class RMSPropLimit(ContinuousLimit):
                          [self.b * moments.dS, -self.b * np.eye(problem.dim)]])
 
     def noise_map(self, t, z, problem, moments):
-        D, _ = preconditioner_terms(split(z, 2)[1], bias_at(self.b, t, self.debias), self.eps)
+        if self.debias and t == 0.0:  # v̂(0+) = S, as the field's t = 0 limit
+            D = self.eps + np.sqrt(moments.second)
+        else:
+            D, _ = preconditioner_terms(split(z, 2)[1], bias_at(self.b, t, self.debias),
+                                        self.eps)
         B = noise_slots(2, problem.dim)
         B[0, 0] = -1.0 / D
         B[1, 1] = self.b
@@ -159,6 +163,9 @@ class RMSPropLimit(ContinuousLimit):
             return None
         x_star = np.asarray(problem.minimizer, dtype=float)
         return np.concatenate([x_star, problem.S(x_star)])
+
+    def kernel_args(self):
+        return RMSPropLimitArgs(self.b, self.eps, self.debias)
 
     def _frozen(self, problem, x0, t):
         """The frozen-x solution from (x0, 0) at time(s) t (module docstring)."""
@@ -192,6 +199,38 @@ class RMSPropLimit(ContinuousLimit):
 
     def energy(self, t, z, problem):
         return problem.F(split(z, 2)[0])
+
+
+class RMSPropLimitArgs(NamedTuple):
+    """Kernel arguments of :class:`RMSPropLimit`: b, ε, debias."""
+
+    b: float
+    eps: float
+    debias: bool
+
+
+@implements("limit_field", RMSPropLimitArgs)
+def _limit_field(la, t, z, mu, s, out, d):
+    c_b = -math.expm1(-la.b * t) if la.debias and t > 0.0 else 1.0
+    for i in range(d):
+        v = z[d + i]
+        v_hat = s[i] if la.debias and t == 0.0 else v / c_b  # t = 0: v̂(0+) = S
+        out[i] = -mu[i] / (la.eps + math.sqrt(max(v_hat, 0.0)))
+        out[d + i] = la.b * (s[i] - v)
+
+
+@implements("limit_noise", RMSPropLimitArgs)
+def _limit_noise(la, t, z, mu, s, B, d):
+    c_b = -math.expm1(-la.b * t) if la.debias and t > 0.0 else 1.0
+    for i in range(d):
+        v_hat = s[i] if la.debias and t == 0.0 else z[d + i] / c_b  # as the field at t = 0
+        B[0, 0, i] = -1.0 / (la.eps + math.sqrt(max(v_hat, 0.0)))
+        B[1, 1, i] = la.b
+
+
+@implements("limit_project", RMSPropLimitArgs)
+def _limit_project(la, z, d):
+    clip_slot(z, 1, d)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

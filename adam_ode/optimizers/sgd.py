@@ -22,7 +22,7 @@ import numpy as np
 
 from .._validation import check_positive
 from .base import (ContinuousLimit, Optimizer, at_x, implements, noise_slots,
-                   register_optimizer)
+                   register_optimizer, unconstrained)
 
 __all__ = ["SGD", "SGDArgs", "GradientFlow"]
 
@@ -82,6 +82,28 @@ class GradientFlow(ContinuousLimit):
 
     def rest_state(self, problem):
         return None if problem.minimizer is None else np.asarray(problem.minimizer, dtype=float)
+
+    def kernel_args(self):
+        return GradientFlowArgs()
+
+
+class GradientFlowArgs(NamedTuple):
+    """Kernel arguments of :class:`GradientFlow` (none)."""
+
+
+@implements("limit_field", GradientFlowArgs)
+def _limit_field(la, t, z, mu, s, out, d):
+    for i in range(d):
+        out[i] = -mu[i]
+
+
+@implements("limit_noise", GradientFlowArgs)
+def _limit_noise(la, t, z, mu, s, B, d):
+    for i in range(d):
+        B[0, 0, i] = -1.0
+
+
+implements("limit_project", GradientFlowArgs)(unconstrained)
 
 
 @implements("coefficients_start", SGDArgs)
