@@ -1,11 +1,11 @@
-"""Benchmark rows for the fluctuation models (wired into ``adam-ode bench`` by the lead).
+"""Benchmark rows for the fluctuation models (part of ``adam-ode bench``).
 
 :func:`run_rows` returns ``(label, ns, note)`` rows like :func:`adam_ode.bench.run_benchmark`:
 SDE paths of Adam in ns per path·step (first order and the Heun modified equation, one worker
-and all workers; first order also with the generic kernel, the separable one's baseline) and the
-LNA solve time. Per path, about 15 µs (≈ 15 ns per path·step at 1000 steps) go to creating the
-path's Generator and to numba unboxing it. The torchsde comparison (:mod:`.torchsde_compare`) runs
-in a separate environment with torch; its numbers are recorded in paper_notes.md.
+and all workers; first order also with the generic kernel, the separable one's baseline), the
+family's Euler–Maruyama kernel (:mod:`.sde_family`) on RMSProp, and the LNA solve time. The
+torchsde comparison (:mod:`.torchsde_compare`) runs in a separate environment with torch; its
+numbers are recorded in paper_notes.md.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from ..optimizers import Adam
+from ..optimizers import Adam, RMSProp
 from ..problems import LinearRegression2D, StochasticQuadratic
 from .lna import linear_noise
 from .sde import simulate_sde
@@ -48,6 +48,11 @@ def run_rows():
             ns = _sde_ns(problem, opt, order, workers, x0)
             rows.append((f"SDE order {order}, Adam 2-D quadratic (6 states), {workers} worker(s)",
                          ns, f"ns per path·step, {N_PATHS} paths"))
+    rms = RMSProp(0.01, 1.0, 0.1, debias=False)
+    for workers in sorted({1, cores}):
+        rows.append((f"SDE order 1, RMSProp 2-D quadratic (4 states), {workers} worker(s), "
+                     f"family kernel", _sde_ns(problem, rms, 1, workers, x0),
+                     f"ns per path·step, {N_PATHS} paths (dense moments + 4x4 Cholesky)"))
     reg = LinearRegression2D()
     start = time.perf_counter()
     linear_noise(reg, Adam(0.01, 4.0, 1.0, 0.01), [-1.0, 4.0], 25.0)

@@ -338,7 +338,8 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
         its start at 0, small ε) their v-noise crosses 0 (projected back: v ← max(v, 0)) and
         the x-steps of size 1/ε that follow are not those of the discrete scheme; e.g. RMSProp
         and AdamW on LinearRegression2D with ε = 0.01 from v = 0 overshoot the LNA's variance
-        by factors 10–50 at γ = 2e-3, where the correlated quadratic matches it to ~3 %.
+        by factors up to 50 at γ = 2e-3, where on the correlated quadratic they match it to
+        ~3 %.
     x0 : array (d,)
     T : float > 0
         Horizon in the limit's time (t = nγ; t = n·sqrt(γ) for Nesterov); the number of steps
