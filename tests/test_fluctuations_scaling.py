@@ -51,3 +51,38 @@ def test_sqrt_rule_monte_carlo():
     err = 4.5 * np.sqrt(4.0 / R)  # ratio of two sample variances
     assert np.all(np.abs(ratio - 1) < err), ratio
     assert np.all(np.abs(ratio_u - np.sqrt(8)) < 0.25 * np.sqrt(8)), ratio_u  # ∝ √κ
+
+
+@pytest.mark.parametrize("kappa", [2, 4])
+def test_nesterov_linear_rule_in_its_time_step(kappa):
+    # Δt = sqrt(γ) → κΔt (γ → κ²γ): the constant-friction LNA at the rest point is unchanged
+    from adam_ode import Nesterov
+
+    base = Nesterov(1e-4, schedule="constant", c=2.0)
+    s = scale_hyperparameters(base, 1, kappa, rule="linear")
+    assert_allclose(np.sqrt(s.optimizer.gamma), kappa * np.sqrt(base.gamma), rtol=1e-12)
+    assert s.optimizer.c == base.c and s.steps_factor == 1.0 / kappa
+    P0 = linear_noise(_problem(1), base, X0, 1.0).stationary_cov
+    P1 = linear_noise(_problem(s.batch_size), s.optimizer, X0, 1.0).stationary_cov
+    assert_allclose(P1[:2, :2], P0[:2, :2], rtol=1e-10, atol=1e-14)
+    # Monte Carlo: x after n/κ steps at κB matches x after n steps at B
+    N, R = 400, 3000
+    ref = monte_carlo(_problem(1), base, X0, N, R, 0, track_grad_norm=False).final_x
+    x = monte_carlo(_problem(s.batch_size), s.optimizer, X0, N // kappa, R, 1,
+                    track_grad_norm=False).final_x
+    ratio = np.var(x, 0) / np.var(ref, 0)
+    assert np.all(np.abs(ratio - 1) < 4.5 * np.sqrt(4.0 / R) + 0.05), ratio
+
+
+def test_adamw_sqrt_rule_scales_the_decay():
+    from adam_ode import AdamW
+
+    base = AdamW(0.004, 2.0, 1.0, 0.05, weight_decay=0.3)
+    s = scale_hyperparameters(base, 1, 4)
+    assert_allclose([s.optimizer.gamma, s.optimizer.a, s.optimizer.weight_decay],
+                    [0.008, 4.0, 0.6], rtol=1e-12)
+    P0 = linear_noise(_problem(1), base, X0, 1.0).stationary_cov
+    P1 = linear_noise(_problem(4), s.optimizer, X0, 1.0).stationary_cov
+    # the rest point is x* = 0 for both (decay and gradient point the same way): at (0, 0, S/B)
+    # the stationary covariance is exactly invariant, as Adam's
+    assert_allclose(P1[:2, :2], P0[:2, :2], rtol=1e-10, atol=1e-14)

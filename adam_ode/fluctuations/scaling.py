@@ -13,6 +13,12 @@ independent gradients, Cov(g) = C₁/B and, at a minimizer, S(x*) = C₁(x*)/B.
   √κγ·(C/κ)/(2h·D/√κ) = γC/(2hD). Away from x*, the ∇F² part of S breaks the invariance at
   order ∇F²/(C/B) (the rule is approximate in the transient).
 - **Momentum SGD, linear rule**: γ → κγ, 1 − α → κ(1 − α), i.e. a unchanged.
+- **Nesterov, linear rule in its time step** Δt = sqrt(γ): γ → κ²γ (Δt → κΔt), c unchanged,
+  n → n/κ. The limit Ẍ + cẊ + ∇F = 0 (or 3/t friction) does not depend on γ and the LNA
+  covariance Δt·P, with P ∝ C (Q_VV = C), depends on Δt/B only: at the rest point of a
+  quadratic Var x = sqrt(γ)σ²/(2ch).
+- **AdamW, square-root rule** with the decoupled decay λ → √κλ: the x-field −m̂/D − λx must scale
+  like d/dt' = √κ d/dt, as −m̂/D does (D' = D/√κ); the per-step decay γλ becomes κγλ.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import math
 from dataclasses import dataclass
 
 from .._validation import ParameterError, check_int, check_positive
-from ..optimizers import SGD, Adam, MomentumSGD, RMSProp
+from ..optimizers import SGD, Adam, AdamW, MomentumSGD, Nesterov, RMSProp
 
 __all__ = ["ScaledHyperparameters", "scale_hyperparameters", "RULES"]
 
@@ -46,12 +52,13 @@ def scale_hyperparameters(optimizer, batch_size: int, factor: float,
 
     Parameters
     ----------
-    optimizer : SGD, MomentumSGD, RMSProp or Adam record
+    optimizer : SGD, MomentumSGD, Nesterov, RMSProp, Adam or AdamW record
     batch_size : int ≥ 1
     factor : float > 0
         κ; κ·B must be an integer.
-    rule : "sqrt" (Adam, RMSProp) or "linear" (SGD, momentum SGD; for Adam: γ → κγ with a, b,
-        ε fixed, which keeps the limit but not the fluctuations, for comparison)
+    rule : "sqrt" (Adam, AdamW, RMSProp) or "linear" (SGD, momentum SGD: γ → κγ; Nesterov:
+        sqrt(γ) → κ sqrt(γ); for Adam, AdamW and RMSProp: γ → κγ with the rest fixed, which
+        keeps the limit but not the fluctuations, for comparison)
     """
     B = check_int("batch_size", batch_size, 1)
     kappa = check_positive("factor", factor)
@@ -62,13 +69,20 @@ def scale_hyperparameters(optimizer, batch_size: int, factor: float,
         raise ParameterError(f"rule must be one of {RULES}, got {rule!r}")
     g = optimizer.gamma
     if rule == "linear":
-        if isinstance(optimizer, (SGD, MomentumSGD, Adam, RMSProp)):
+        if isinstance(optimizer, Nesterov):
+            # the time step sqrt(γ) → κ sqrt(γ); c (μ = 1 − c sqrt(γ)) and the schedule fixed
+            new = optimizer.replace(gamma=kappa * kappa * g)
+        elif isinstance(optimizer, (SGD, MomentumSGD, Adam, AdamW, RMSProp)):
             # 1 − α → κ(1 − α) with γ → κγ keeps a (and b) fixed.
             new = optimizer.replace(gamma=kappa * g)
         else:
             raise ParameterError(f"no scaling rule for {type(optimizer).__name__}")
         return ScaledHyperparameters(new, int(round(new_B)), 1.0 / kappa, 1.0, rule)
-    if isinstance(optimizer, Adam):
+    if isinstance(optimizer, AdamW):
+        r = math.sqrt(kappa)
+        new = optimizer.replace(gamma=r * g, a=r * optimizer.a, b=r * optimizer.b,
+                                eps=optimizer.eps / r, weight_decay=r * optimizer.weight_decay)
+    elif isinstance(optimizer, Adam):
         r = math.sqrt(kappa)
         new = optimizer.replace(gamma=r * g, a=r * optimizer.a, b=r * optimizer.b,
                                 eps=optimizer.eps / r)
@@ -76,7 +90,7 @@ def scale_hyperparameters(optimizer, batch_size: int, factor: float,
         r = math.sqrt(kappa)
         new = optimizer.replace(gamma=r * g, b=r * optimizer.b, eps=optimizer.eps / r)
     else:
-        raise ParameterError(f"the square-root rule applies to adaptive methods (Adam, RMSProp);"
-                             f" use rule='linear' for {type(optimizer).__name__}")
+        raise ParameterError(f"the square-root rule applies to adaptive methods (Adam, AdamW, "
+                             f"RMSProp); use rule='linear' for {type(optimizer).__name__}")
     return ScaledHyperparameters(new, int(round(new_B)), 1.0 / kappa, 1.0 / math.sqrt(kappa),
                                  rule)
