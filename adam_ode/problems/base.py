@@ -39,6 +39,18 @@ Gaussian gradient noise g ~ N(μ, Σ) has, by Isserlis' theorem,
 
 :func:`gaussian_moments` and the numba helpers :func:`gaussian_coordinate_moments`,
 :func:`write_gaussian_coordinate` evaluate these for the problems with Gaussian noise.
+
+A mini-batch gradient ĝ, the mean of B per-sample gradients G_k (k uniform in {1, …, n}, drawn
+with replacement: B i.i.d. copies of G), has with μ = E G = ∇F, δ = G − μ of covariance Σ₁,
+third moment κ_ijj = E δ_iδ_j² and fourth moment E δ_i²δ_j² (means over the n samples), by
+expanding ĝ = μ + δ̄ with δ̄ the mean of B i.i.d. copies of δ,
+
+    Cov(ĝ) = Σ₁/B,   Cov(ĝ_i, ĝ_j²) = 2μ_jΣ₁_ij/B + κ_ijj/B²,
+    Cov(ĝ_i², ĝ_j²) = 4μ_iμ_jΣ₁_ij/B + 2(μ_iκ_ijj + μ_jκ_jii)/B²
+                      + E[δ_i²δ_j²]/B³ + (B − 1)(Σ₁_iiΣ₁_jj + 2Σ₁_ij²)/B³ − Σ₁_iiΣ₁_jj/B²,
+
+and S = μ² + (S₁ − μ²)/B with S₁ = E G², so with D = 2 diag(μ) ∇²F = ∂(μ²)/∂x,
+∂S/∂x = D + (∂S₁/∂x − D)/B; :func:`minibatch_moments` evaluates these from the matrix of the G_k.
 """
 
 from __future__ import annotations
@@ -71,6 +83,7 @@ __all__ = [
     "GradientMoments",
     "gaussian_moments",
     "separable_gaussian_moments",
+    "minibatch_moments",
     "gaussian_coordinate_moments",
     "write_gaussian_coordinate",
 ]
@@ -202,6 +215,30 @@ def separable_gaussian_moments(problem, x, sigma2) -> GradientMoments:
     mu = problem.grad_F(x)
     h = problem.hessian_vector(x, np.ones_like(x))  # diagonal Hessian: H·1 = diag H
     return gaussian_moments(mu, np.diag(sigma2), np.diag(h), np.diag(2.0 * mu * h))
+
+
+def minibatch_moments(G, batch_size, hessian, dS1) -> GradientMoments:
+    """The moments of the mean ĝ of B rows of ``G`` (n, d) drawn uniformly with replacement
+    (see the module docstring), given ∇²F and ``dS1`` = ∂S₁/∂x, S₁ = (1/n) Σ_k G_k²."""
+    B = batch_size
+    mu = G.mean(axis=0)
+    delta = G - mu
+    n = G.shape[0]
+    sigma1 = delta.T @ delta / n
+    kappa = delta.T @ delta**2 / n  # κ[i, j] = E δ_i δ_j²
+    fourth = (delta**2).T @ delta**2 / n
+    dd = np.diag(sigma1)
+    cov = sigma1 / B
+    cov_g_g2 = 2.0 * sigma1 * mu[None, :] / B + kappa / B**2
+    cov_g2 = (4.0 * np.outer(mu, mu) * sigma1 / B
+              + 2.0 * (mu[:, None] * kappa + (mu[:, None] * kappa).T) / B**2
+              + fourth / B**3 + (B - 1) * (np.outer(dd, dd) + 2.0 * sigma1**2) / B**3
+              - np.outer(dd, dd) / B**2)
+    second = mu**2 + dd / B
+    # S = μ² + (S₁ − μ²)/B.
+    dmu2 = 2.0 * mu[:, None] * hessian
+    dS = dmu2 + (dS1 - dmu2) / B
+    return GradientMoments(mu, second, cov, cov_g_g2, cov_g2, hessian, dS)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")

@@ -6,16 +6,9 @@ so with S_1(x) = (1/n) Σ_i (a_i (a_i·x − y_i))²:
 
     S(x) = ∇F(x)² + (S_1(x) − ∇F(x)²) / B   (exact for any batch size).
 
-Gradient moments: the mini-batch gradient ĝ is the mean of B i.i.d. copies of G = a_k r_k, k
-uniform (r_k = a_k·x − y_k); with μ = E G = ∇F, δ = G − μ of covariance Σ₁, third moment
-κ_ijj = E δ_iδ_j² and fourth moment E δ_i²δ_j² (sums over the n samples), expanding ĝ = μ + δ̄
-with δ̄ the mean of B i.i.d. copies of δ,
-
-    Cov(ĝ) = Σ₁/B,   Cov(ĝ_i, ĝ_j²) = 2μ_jΣ₁_ij/B + κ_ijj/B²,
-    Cov(ĝ_i², ĝ_j²) = 4μ_iμ_jΣ₁_ij/B + 2(μ_iκ_ijj + μ_jκ_jii)/B²
-                      + E[δ_i²δ_j²]/B³ + (B − 1)(Σ₁_iiΣ₁_jj + 2Σ₁_ij²)/B³ − Σ₁_iiΣ₁_jj/B².
-
-∇²F = AᵀA/n and, from S = μ² + (S_1 − μ²)/B, ∂S_1,i/∂x_j = (2/n) Σ_k A_ki² r_k A_kj.
+Gradient moments: those of a mean of B per-sample gradients G_k = a_k r_k (r_k = a_k·x − y_k)
+drawn with replacement (closed forms in :mod:`adam_ode.problems.base`), with ∇²F = AᵀA/n and
+∂S_1,i/∂x_j = (2/n) Σ_k A_ki² r_k A_kj.
 
 The critical set is the affine set of least-squares solutions x⁺ + ker A, with x⁺ the
 minimum-norm solution; it is a single point when A has full column rank.
@@ -30,9 +23,9 @@ import numpy as np
 from .._validation import ParameterError, check_int, check_nonnegative
 from ..streams import integer
 from .base import (
-    GradientMoments,
     Problem,
     evaluator,
+    minibatch_moments,
     projected_distance,
     register_problem,
 )
@@ -126,30 +119,14 @@ class LeastSquares(Problem):
         return g / self.batch_size
 
     def gradient_moments(self, x):
-        A, B = self.A, self.batch_size
+        A = self.A
         r = A @ np.asarray(x, dtype=float) - self.y
         G = A * r[:, None]  # per-sample gradients (n, d)
-        mu = G.mean(axis=0)
-        delta = G - mu
         n = A.shape[0]
-        sigma1 = delta.T @ delta / n
-        kappa = delta.T @ delta**2 / n  # κ[i, j] = E δ_i δ_j²
-        fourth = (delta**2).T @ delta**2 / n
-        dd = np.diag(sigma1)
-        cov = sigma1 / B
-        cov_g_g2 = 2.0 * sigma1 * mu[None, :] / B + kappa / B**2
-        cov_g2 = (4.0 * np.outer(mu, mu) * sigma1 / B
-                  + 2.0 * (mu[:, None] * kappa + (mu[:, None] * kappa).T) / B**2
-                  + fourth / B**3 + (B - 1) * (np.outer(dd, dd) + 2.0 * sigma1**2) / B**3
-                  - np.outer(dd, dd) / B**2)
-        second = mu**2 + dd / B
         H = A.T @ A / n
-        # S = μ² + (S₁ − μ²)/B with S₁_i = (1/n) Σ_k A_ki² r_k²:
-        # ∂S₁_i/∂x_j = (2/n) Σ_k A_ki² r_k A_kj.
+        # S₁_i = (1/n) Σ_k A_ki² r_k²: ∂S₁_i/∂x_j = (2/n) Σ_k A_ki² r_k A_kj.
         dS1 = 2.0 * (A**2 * r[:, None]).T @ A / n
-        dmu2 = 2.0 * mu[:, None] * H
-        dS = dmu2 + (dS1 - dmu2) / B
-        return GradientMoments(mu, second, cov, cov_g_g2, cov_g2, H, dS)
+        return minibatch_moments(G, self.batch_size, H, dS1)
 
     def critical_distance(self, x):
         e = np.asarray(x, dtype=float) - self._x_plus
