@@ -13,6 +13,14 @@ adds λx, so with S_1(x) = (1/n) Σ_i (c_i a_i + λx)²
 
     S(x) = ∇F(x)² + (S_1(x) − ∇F(x)²) / B     (exact for any batch size, B > n included).
 
+Gradient moments: the sampler returns the mean of B per-sample gradients G_k = c_k a_k + λx (the
+penalty's gradient added once to the mean is the mean of the shifted G_k), k uniform with
+replacement, so the mini-batch closed forms of :mod:`adam_ode.problems.base` hold with these G_k.
+With w_k = σ(z_k)σ(−z_k), ∂c_k/∂x = w_k a_k (y_k² = 1), hence ∂G_ki/∂x_j = w_k A_ki A_kj + λδ_ij,
+∇²F = (1/n) Σ_k w_k a_k a_kᵀ + λI and
+
+    ∂S_1,i/∂x_j = (2/n) Σ_k G_ki ∂G_ki/∂x_j = (2/n) Σ_k w_k G_ki A_ki A_kj + 2λ ∂_iF δ_ij.
+
 Critical set 𝒮 = {∇F = 0}:
 
 - λ > 0: F is strongly convex, 𝒮 = {x*}; x* is computed once (Newton trust region, gradient
@@ -38,7 +46,13 @@ from scipy.special import expit
 
 from .._validation import ParameterError, check_int, check_nonnegative
 from ..streams import integer
-from .base import Problem, evaluator, projected_distance, register_problem
+from .base import (
+    Problem,
+    evaluator,
+    minibatch_moments,
+    projected_distance,
+    register_problem,
+)
 
 __all__ = ["LogisticRegression", "LogisticRegressionData", "MINIMIZER_GTOL"]
 
@@ -228,6 +242,17 @@ class LogisticRegression(Problem):
             i = rng.integers(0, self.n)
             g += (-self.y[i] * expit(-self.y[i] * (self.A[i] @ x))) * self.A[i]
         return g / self.batch_size + self.l2 * x
+
+    def gradient_moments(self, x):
+        x = np.asarray(x, dtype=float)
+        G = self._coefficients(x)[:, None] * self.A + self.l2 * x  # per-sample gradients (n, d)
+        z = self._margins(x)
+        w = expit(z) * expit(-z)
+        H = self._hessian(x)
+        # ∂S₁_i/∂x_j = (2/n) Σ_k w_k G_ki A_ki A_kj + 2λ μ_i δ_ij (module docstring).
+        dS1 = 2.0 * (w[:, None] * G * self.A).T @ self.A / self.n \
+            + 2.0 * self.l2 * np.diag(G.mean(axis=0))
+        return minibatch_moments(G, self.batch_size, H, dS1)
 
     def critical_distance(self, x):
         e = np.asarray(x, dtype=float) - self._x_star
