@@ -10,8 +10,9 @@ tests/test_fluctuations_moments.py:
   :mod:`~adam_ode.problems.correlated_quadratic`: Gaussian noise (Isserlis' theorem,
   :func:`~adam_ode.problems.base.gaussian_moments`);
 - :mod:`~adam_ode.problems.linear_regression_2d`: Bernoulli-selected coordinates;
-- :mod:`~adam_ode.problems.least_squares`: mean of B per-sample gradients drawn with
-  replacement.
+- :mod:`~adam_ode.problems.least_squares`, :mod:`~adam_ode.problems.logistic_regression`: mean
+  of B per-sample gradients drawn with replacement
+  (:func:`~adam_ode.problems.base.minibatch_moments`).
 
 :func:`is_separable` is the problem's ``separable_moments``: True when every matrix is diagonal at
 every x and the field is coordinatewise (then the covariance ODE splits into d independent
