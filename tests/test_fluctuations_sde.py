@@ -34,8 +34,12 @@ def test_sde_covariance_matches_lna(order, debias):
 
 
 def test_rejects_unsupported():
-    with pytest.raises(ParameterError):
-        simulate_sde(PROBLEM, SGD(0.1), X0, 1.0, 2, 0)
+    from adam_ode import AdaGrad
+
+    with pytest.raises(ParameterError, match="no linear-noise approximation"):
+        simulate_sde(PROBLEM, AdaGrad(0.1), X0, 1.0, 2, 0)
+    with pytest.raises(ParameterError, match="order must be 1"):
+        simulate_sde(PROBLEM, SGD(0.1), X0, 1.0, 2, 0, order=2)
     with pytest.raises(ParameterError):
         simulate_sde(PROBLEM, Adam(0.1, 2.0, 1.0, 0.1), X0, 1.0, 2, 0, order=2)
 

@@ -319,6 +319,68 @@ def sde_chunk_separable(data, a, b, eps, gamma, debias, x0, n_steps, dt, entropy
                            record_every, record, final, r)
 
 
+@dataclass(frozen=True)
+class PathRun:
+    """The validated arguments shared by the SDE front ends, with the output buffers."""
+
+    x0: np.ndarray
+    T: float
+    n_paths: int
+    dt: float
+    n_steps: int
+    record_every: int
+    workers: int
+    root: np.random.SeedSequence
+    final: np.ndarray
+    record: np.ndarray
+
+    @classmethod
+    def check(cls, problem, x0, T, n_paths, seed, dt, default_dt, record_every, workers, k):
+        """Validate (errors name the parameter) and allocate the (n_paths, k) outputs."""
+        x0 = check_vector("x0", x0, problem.dim)
+        T = check_positive("T", T)
+        n_paths = check_int("n_paths", n_paths, 1)
+        dt = default_dt if dt is None else check_positive("dt", dt)
+        n_steps = int(round(T / dt))
+        record_every = check_int("record_every", record_every, 0)
+        workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers, 1)
+        root = seed if isinstance(seed, np.random.SeedSequence) else \
+            np.random.SeedSequence(check_int("seed", seed, 0))
+        n_rec = n_steps // record_every + 1 if record_every > 0 else 0
+        record = np.empty((n_paths, n_rec, k)) if record_every > 0 else np.zeros((1, 0, k))
+        return cls(x0, T, n_paths, float(dt), n_steps, record_every, workers, root,
+                   np.empty((n_paths, k)), record)
+
+    @property
+    def record_times(self):
+        if self.record_every == 0:
+            return None
+        return np.arange(self.record.shape[1]) * self.record_every * self.dt
+
+    def run(self, run_chunk) -> float:
+        """``run_chunk(lo, hi)`` over chunks of paths on ``workers`` threads; the seconds taken.
+        Path r's stream is SeedSequence child r, so the split does not change the results."""
+        start = time.perf_counter()
+        n_chunks = min(self.n_paths, self.workers * TASKS_PER_WORKER)
+        edges = np.linspace(0, self.n_paths, n_chunks + 1).astype(int)
+        if self.workers == 1:
+            for lo, hi in zip(edges[:-1], edges[1:]):
+                run_chunk(lo, hi)
+        else:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                for f in [pool.submit(run_chunk, lo, hi)
+                          for lo, hi in zip(edges[:-1], edges[1:])]:
+                    f.result()
+        return time.perf_counter() - start
+
+    def config(self, problem, optimizer, order, **extra) -> dict:
+        return {"problem": problem.config(), "optimizer": optimizer.config(),
+                "x0": self.x0.tolist(), "T": self.T, "n_paths": self.n_paths, "order": order,
+                "dt": self.dt, "n_steps": self.n_steps,
+                "seed": {"entropy": self.root.entropy, "spawn_key": list(self.root.spawn_key)},
+                **extra}
+
+
 def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: int = 1,
                  dt: float | None = None, *, record_every: int = 0,
                  workers: int | None = None, kernel: str = "auto") -> SDEResult:
@@ -376,50 +438,26 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
         raise ParameterError("order = 2 (the modified equation) is derived for the autonomous "
                              "limit: use Adam(..., debias=False)")
     data = kernel_data_of(problem)
-    x0 = check_vector("x0", x0, problem.dim)
-    T = check_positive("T", T)
-    n_paths = check_int("n_paths", n_paths, 1)
     gamma = float(optimizer.gamma)
-    dt = gamma if dt is None else check_positive("dt", dt)
-    n_steps = int(round(T / dt))
-    record_every = check_int("record_every", record_every, 0)
-    workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers, 1)
-    root = seed if isinstance(seed, np.random.SeedSequence) else \
-        np.random.SeedSequence(check_int("seed", seed, 0))
-    k = 3 * problem.dim
-    final = np.empty((n_paths, k))
-    n_rec = n_steps // record_every + 1 if record_every > 0 else 0
-    record = np.empty((n_paths, n_rec, k)) if record_every > 0 else np.zeros((1, 0, k))
+    run = PathRun.check(problem, x0, T, n_paths, seed, dt, gamma, record_every, workers,
+                        3 * problem.dim)
     args = (data, float(optimizer.a), float(optimizer.b), float(optimizer.eps), gamma,
-            bool(optimizer.debias), int(order), x0, n_steps, float(dt))
+            bool(optimizer.debias), int(order), run.x0, run.n_steps, run.dt)
 
     separable = kernel == "auto" and order == 1 and has_diagonal_moments(problem)
     sep_args = args[:6] + args[7:]  # no order
-
-    words = seed_words(root)
+    words = seed_words(run.root)
 
     def run_chunk(lo, hi):
         # one call per chunk; path r's stream is SeedSequence child r, made in the kernel
         if separable:
-            sde_chunk_separable(*sep_args, *words, lo, hi, record_every, record, final)
+            sde_chunk_separable(*sep_args, *words, lo, hi, run.record_every, run.record,
+                                run.final)
         else:
-            sde_chunk(*args, *words, lo, hi, record_every, record, final)
+            sde_chunk(*args, *words, lo, hi, run.record_every, run.record, run.final)
 
-    start = time.perf_counter()
-    n_chunks = min(n_paths, workers * TASKS_PER_WORKER)
-    edges = np.linspace(0, n_paths, n_chunks + 1).astype(int)
-    if workers == 1:
-        for lo, hi in zip(edges[:-1], edges[1:]):
-            run_chunk(lo, hi)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for f in [pool.submit(run_chunk, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]:
-                f.result()
-    elapsed = time.perf_counter() - start
-    config = {"problem": problem.config(), "optimizer": optimizer.config(), "x0": x0.tolist(),
-              "T": T, "n_paths": n_paths, "order": order, "dt": dt, "n_steps": n_steps,
-              "seed": {"entropy": root.entropy, "spawn_key": list(root.spawn_key)},
-              "kernel": "separable" if separable else "generic"}
-    return SDEResult(final, record if record_every > 0 else None,
-                     np.arange(n_rec) * record_every * dt if record_every > 0 else None,
-                     dt, n_steps, order, elapsed, workers, config, problem.dim)
+    elapsed = run.run(run_chunk)
+    config = run.config(problem, optimizer, order,
+                        kernel="separable" if separable else "generic")
+    return SDEResult(run.final, run.record if run.record_every > 0 else None, run.record_times,
+                     run.dt, run.n_steps, order, elapsed, run.workers, config, problem.dim)

@@ -6,8 +6,8 @@ first-order SDE (the diffusion behind the LNA) is
 
     dZ = h(t, Z) dt + √Δt · B(t, Z) M(Z)^{1/2} dW,   W a 2d-dimensional Brownian motion,
 
-with M^{1/2} the lower Cholesky factor of M (pivots below :data:`~.sde.PIVOT_FLOOR` set to 0:
-M is singular where the noise of g or g² is degenerate). It is integrated by Euler–Maruyama,
+with M^{1/2} the lower Cholesky factor of M (:func:`~.sde._noise_factor` with unit scales; pivots
+below :data:`~.sde.PIVOT_FLOOR` set to 0: M is singular where the noise of g or g² is degenerate). It is integrated by Euler–Maruyama,
 
     Z ← Z + dt·h(t, Z) + √(Δt·dt) · B L ξ,   ξ ~ N(0, I_2d),
 
@@ -28,50 +28,19 @@ the results do not depend on the number of workers.
 from __future__ import annotations
 
 import math
-import os
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
 
-from .._validation import ParameterError, check_int, check_positive, check_vector
+from .._validation import ParameterError
 from ..optimizers.base import limit_field, limit_noise, limit_project
 from ..problems.base import kernel_data_of
 from ..streams import STATE_SIZE, child_state, normal, seed_words
 from .moments import has_kernel_moments, noise_moments
 from .noise import NoiseModel
+from .sde import PathRun, SDEResult, _noise_factor
 
-__all__ = ["family_sde_path", "family_sde_chunk", "moment_factor", "simulate_family_sde"]
-
-TASKS_PER_WORKER = 4
-
-PIVOT_FLOOR = 1e-300  # as adam_ode.fluctuations.sde
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def moment_factor(cov, cov_g_g2, cov_g2, d, L):
-    """Lower Cholesky factor L (2d, 2d) of M = [[C, K], [Kᵀ, V]] (K_ij = Cov(g_i, g_j²))."""
-    n = 2 * d
-    for i in range(n):
-        for j in range(n):
-            L[i, j] = 0.0
-    for i in range(n):
-        for j in range(i + 1):
-            if i < d and j < d:
-                q = cov[i, j]
-            elif i >= d and j >= d:
-                q = cov_g2[i - d, j - d]
-            else:  # i ≥ d > j: M[i, j] = K[j, i − d]
-                q = cov_g_g2[j, i - d]
-            acc = q
-            for k in range(j):
-                acc -= L[i, k] * L[j, k]
-            if i == j:
-                L[i, i] = math.sqrt(acc) if acc > PIVOT_FLOOR else 0.0
-            else:
-                L[i, j] = acc / L[j, j] if L[j, j] > 0.0 else 0.0
-
+__all__ = ["family_sde_path", "family_sde_chunk", "simulate_family_sde"]
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def family_sde_path(data, la, n_slots, z0, n_steps, dt, scale, rng, record_every, record,
@@ -105,7 +74,7 @@ def family_sde_path(data, la, n_slots, z0, n_steps, dt, scale, rng, record_every
                 for i in range(d):
                     B[q, c, i] = 0.0
         limit_noise(la, t, z, mu, s, B, d)
-        moment_factor(cov, k3, k4, d, L)
+        _noise_factor(cov, k3, k4, 1.0, 1.0, d, L)  # the Cholesky factor of M itself
         for j in range(2 * d):
             acc = 0.0
             for l in range(j + 1):
@@ -138,8 +107,6 @@ def simulate_family_sde(problem, optimizer, x0, T: float, n_paths: int, seed, or
                         dt: float | None = None, *, record_every: int = 0,
                         workers: int | None = None, kernel: str = "auto"):
     """:func:`~.sde.simulate_sde` for a record other than Adam (see the module docstring)."""
-    from .sde import SDEResult
-
     if order != 1:
         raise ParameterError(f"order must be 1 for {type(optimizer).__name__} (the second-order "
                              f"modified equation is derived for autonomous Adam), got {order!r}")
@@ -154,43 +121,17 @@ def simulate_family_sde(problem, optimizer, x0, T: float, n_paths: int, seed, or
         raise ParameterError(f"simulate_sde has no numba noise moments for "
                              f"{type(problem).__name__}")
     data = kernel_data_of(problem)
-    x0 = check_vector("x0", x0, problem.dim)
-    T = check_positive("T", T)
-    n_paths = check_int("n_paths", n_paths, 1)
-    scale = model.step
-    dt = scale if dt is None else check_positive("dt", dt)
-    n_steps = int(round(T / dt))
-    record_every = check_int("record_every", record_every, 0)
-    workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers, 1)
-    root = seed if isinstance(seed, np.random.SeedSequence) else \
-        np.random.SeedSequence(check_int("seed", seed, 0))
-    z0 = np.ascontiguousarray(model.limit.initial_state(problem, x0), dtype=float)
-    k = z0.shape[0]
-    final = np.empty((n_paths, k))
-    n_rec = n_steps // record_every + 1 if record_every > 0 else 0
-    record = np.empty((n_paths, n_rec, k)) if record_every > 0 else np.zeros((1, 0, k))
-    args = (data, la, model.n_slots, z0, n_steps, float(dt), scale, *seed_words(root))
+    run = PathRun.check(problem, x0, T, n_paths, seed, dt, model.step, record_every, workers,
+                        model.k)
+    z0 = np.ascontiguousarray(model.limit.initial_state(problem, run.x0), dtype=float)
+    args = (data, la, model.n_slots, z0, run.n_steps, run.dt, model.step, *seed_words(run.root))
 
     def run_chunk(lo, hi):
-        family_sde_chunk(*args, lo, hi, record_every, record, final)
+        family_sde_chunk(*args, lo, hi, run.record_every, run.record, run.final)
 
-    start = time.perf_counter()
-    n_chunks = min(n_paths, workers * TASKS_PER_WORKER)
-    edges = np.linspace(0, n_paths, n_chunks + 1).astype(int)
-    if workers == 1:
-        for lo, hi in zip(edges[:-1], edges[1:]):
-            run_chunk(lo, hi)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for f in [pool.submit(run_chunk, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]:
-                f.result()
-    elapsed = time.perf_counter() - start
-    config = {"problem": problem.config(), "optimizer": optimizer.config(), "x0": x0.tolist(),
-              "T": T, "n_paths": n_paths, "order": 1, "dt": dt, "n_steps": n_steps,
-              "noise_scale": scale,
-              "seed": {"entropy": root.entropy, "spawn_key": list(root.spawn_key)},
-              "kernel": "family"}
-    return SDEResult(model.to_state_mean(final),
-                     model.to_state_mean(record) if record_every > 0 else None,
-                     np.arange(n_rec) * record_every * dt if record_every > 0 else None,
-                     dt, n_steps, 1, elapsed, workers, config, problem.dim)
+    elapsed = run.run(run_chunk)
+    config = run.config(problem, optimizer, 1, noise_scale=model.step, kernel="family")
+    return SDEResult(model.to_state_mean(run.final),
+                     model.to_state_mean(run.record) if run.record_every > 0 else None,
+                     run.record_times, run.dt, run.n_steps, 1, elapsed, run.workers, config,
+                     problem.dim)

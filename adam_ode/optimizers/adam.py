@@ -41,7 +41,7 @@ from ..dynamics import (adam_vector_field, autonomous_vector_field, bias_correct
                         debiased_vector_field, initial_velocity)
 from ..lyapunov import energy
 from ..state import pack, unpack
-from .base import (ContinuousLimit, Optimizer, at_x, bias_at, check_rate, implements,
+from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, bias_at, check_rate, implements,
                    noise_slots, preconditioner_terms, rate_from_decay, register_optimizer)
 
 __all__ = ["Adam", "AdamArgs", "AdamLimit", "AdamRates", "adam_update", "bias_step",
@@ -219,10 +219,7 @@ class AdamLimit(ContinuousLimit):
         return B
 
     def rest_state(self, problem):
-        if problem.minimizer is None:
-            return None
-        x_star = np.asarray(problem.minimizer, dtype=float)
-        return np.concatenate([x_star, np.zeros_like(x_star), problem.S(x_star)])
+        return at_minimizer(problem, lambda x: [np.zeros_like(x), problem.S(x)])
 
     def kernel_args(self):
         return AdamLimitArgs(self.a, self.b, self.eps, self.debias, 0.0)

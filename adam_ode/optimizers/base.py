@@ -378,6 +378,15 @@ def preconditioner_terms(v, c_b: float, eps: float):
     return D, dv
 
 
+def at_minimizer(problem, slots):
+    """The rest state (x*, slots(x*)...) at the problem's minimizer, or None without one:
+    ``slots(x_star)`` gives the other slots, e.g. ``lambda x: [0 * x, problem.S(x)]``."""
+    if problem.minimizer is None:
+        return None
+    x_star = np.asarray(problem.minimizer, dtype=float)
+    return np.concatenate([x_star, *slots(x_star)])
+
+
 def noise_slots(n_slots: int, d: int) -> np.ndarray:
     """A zero noise map B (n_slots, 2, d) (see :meth:`ContinuousLimit.noise_map`)."""
     return np.zeros((n_slots, 2, d))

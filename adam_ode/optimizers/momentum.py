@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from .._validation import check_positive
-from .base import (ContinuousLimit, Optimizer, at_x, check_rate, implements, noise_slots,
+from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, check_rate, implements, noise_slots,
                    rate_from_decay, register_optimizer, split, unconstrained)
 
 __all__ = ["MomentumSGD", "MomentumArgs", "HeavyBallLimit"]
@@ -113,10 +113,7 @@ class HeavyBallLimit(ContinuousLimit):
         return B
 
     def rest_state(self, problem):
-        if problem.minimizer is None:
-            return None
-        x_star = np.asarray(problem.minimizer, dtype=float)
-        return np.concatenate([x_star, np.zeros_like(x_star)])
+        return at_minimizer(problem, lambda x: [np.zeros_like(x)])
 
     def kernel_args(self):
         return HeavyBallArgs(self.a)

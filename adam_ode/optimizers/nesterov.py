@@ -60,7 +60,7 @@ import numpy as np
 from numba import njit
 
 from .._validation import ParameterError, check_positive
-from .base import (ContinuousLimit, Optimizer, column, implements, noise_slots,
+from .base import (ContinuousLimit, Optimizer, at_minimizer, column, implements, noise_slots,
                    register_optimizer, split, unconstrained)
 
 __all__ = ["Nesterov", "NesterovArgs", "SBCLimit", "FrictionLimit", "SCHEDULES",
@@ -295,10 +295,7 @@ class FrictionLimit(ContinuousLimit):
         return _velocity_noise(problem.dim)
 
     def rest_state(self, problem):
-        if problem.minimizer is None:
-            return None
-        x_star = np.asarray(problem.minimizer, dtype=float)
-        return np.concatenate([x_star, np.zeros_like(x_star)])
+        return at_minimizer(problem, lambda x: [np.zeros_like(x)])
 
     def kernel_args(self):
         return FrictionArgs(self.c)

@@ -35,7 +35,7 @@ from numba import njit
 
 from .._validation import check_positive
 from .adam import bias_step, clip_slot
-from .base import (ContinuousLimit, Optimizer, at_x, bias, bias_at, check_rate, column,
+from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, bias, bias_at, check_rate, column,
                    implements, noise_slots, preconditioner_terms, rate_from_decay,
                    register_optimizer, split)
 
@@ -159,10 +159,7 @@ class RMSPropLimit(ContinuousLimit):
         return B
 
     def rest_state(self, problem):
-        if problem.minimizer is None:
-            return None
-        x_star = np.asarray(problem.minimizer, dtype=float)
-        return np.concatenate([x_star, problem.S(x_star)])
+        return at_minimizer(problem, lambda x: [problem.S(x)])
 
     def kernel_args(self):
         return RMSPropLimitArgs(self.b, self.eps, self.debias)

@@ -18,10 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numpy as np
-
 from .._validation import check_positive
-from .base import (ContinuousLimit, Optimizer, at_x, implements, noise_slots,
+from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, implements, noise_slots,
                    register_optimizer, unconstrained)
 
 __all__ = ["SGD", "SGDArgs", "GradientFlow"]
@@ -81,7 +79,7 @@ class GradientFlow(ContinuousLimit):
         return B
 
     def rest_state(self, problem):
-        return None if problem.minimizer is None else np.asarray(problem.minimizer, dtype=float)
+        return at_minimizer(problem, lambda x: [])
 
     def kernel_args(self):
         return GradientFlowArgs()
