@@ -22,5 +22,5 @@ from .scaling import ScaledHyperparameters, scale_hyperparameters
 from .sde import SDEResult, simulate_sde
 
 __all__ = ["CorrelatedQuadratic", "GradientMoments", "gradient_moments", "NoiseModel",
-           "noise_model", "supports_fluctuations", "LinearNoise", "linear_noise", "SDEResult", "simulate_sde",
-           "ScaledHyperparameters", "scale_hyperparameters"]
+           "noise_model", "supports_fluctuations", "LinearNoise", "linear_noise",
+           "SDEResult", "simulate_sde", "ScaledHyperparameters", "scale_hyperparameters"]

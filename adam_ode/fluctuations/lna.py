@@ -9,14 +9,15 @@ the Euler scheme of dζ = Jζ dt + Q^{1/2}dW, so Cov z_n = ΔtP(nΔt) + o(Δt) w
 At a stable rest point z* (J(∞, z*) Hurwitz) the stationary P∞ solves the continuous Lyapunov
 equation J P∞ + P∞ Jᵀ + Q = 0 (``scipy.linalg.solve_continuous_lyapunov``).
 
-Singular starts (Adam's eq. 3.3, debiased RMSProp). J has 1/t entries: Adam's
-∂ẋ/∂m = −1/((1 − e^{−at})D) ≈ −1/(atD). Writing J = J₋₁/t + O(1), P(t) = tP₁ + O(t²) with
+Singular starts (Adam's eq. 3.3, debiased RMSProp, Nesterov's SBC friction 3/t). J has 1/t
+entries: Adam's ∂ẋ/∂m = −1/((1 − e^{−at})D) ≈ −1/(atD). Writing J = J₋₁/t + O(1),
+P(t) = tP₁ + O(t²) with
 
     P₁ = J₋₁P₁ + P₁J₋₁ᵀ + Q(0),   i.e.  (J₋₁ − I/2)P₁ + P₁(J₋₁ − I/2)ᵀ + Q(0) = 0,
 
-a Lyapunov equation (J₋₁ only couples x to (m, v): its eigenvalues are 0, so J₋₁ − I/2 is
-stable). Example: Adam's P_xx(t) ≈ 2t·C/D², which is the variance of γΣ_k m̂_k/D with m̂_k the
-mean of k gradients. The covariance ODE is started at the limit's own t_s
+a Lyapunov equation, solvable when J₋₁ − I/2 is stable: for Adam J₋₁ only couples x to (m, v),
+so its eigenvalues are 0; for SBC J₋₁ = diag(0, −3I). Example: Adam's P_xx(t) ≈ 2t·C/D², which
+is the variance of γΣ_k m̂_k/D with m̂_k the mean of k gradients. The covariance ODE is started at the limit's own t_s
 (``limit.start_time(ATOL)``) from t_s·P₁, with J₋₁ ≈ t_s·J(t_s) (error O(t_s)); on [0, t_s],
 P(t) = (t/t_s)P(t_s). Regular limits start from P(0) = 0.
 
@@ -152,7 +153,7 @@ def linear_noise(problem, optimizer, x0, T: float, *, t_eval=None, rtol: float =
         step Δt = ``optimizer.times(1)`` scales the covariance; its limit gives the mean.
     x0 : array (d,)
     T : float > 0
-        Horizon in t = nγ.
+        Horizon in the limit's time (t = nγ; t = k·sqrt(γ) for Nesterov).
     t_eval : array, optional
         Output times (default :data:`DEFAULT_POINTS` uniform points on [0, T]).
     rtol, atol : float
@@ -161,7 +162,7 @@ def linear_noise(problem, optimizer, x0, T: float, *, t_eval=None, rtol: float =
     Returns
     -------
     LinearNoise
-        ``.t``, ``.mean``, ``.cov`` (γP: the covariance of z_n), ``.stationary_cov``.
+        ``.t``, ``.mean``, ``.cov`` (Δt·E P Eᵀ: the covariance of z_n), ``.stationary_cov``.
     """
     T = check_positive("T", T)
     x0 = check_vector("x0", x0, problem.dim)

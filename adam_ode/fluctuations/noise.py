@@ -51,7 +51,8 @@ def _reason(optimizer, limit) -> str | None:
     if limit.no_fluctuations:
         return limit.no_fluctuations
     if type(limit).noise_map is ContinuousLimit.noise_map:
-        return f"{type(optimizer).__name__} has no fluctuation model (its limit defines no noise_map)"
+        return (f"{type(optimizer).__name__} has no fluctuation model "
+                f"(its limit defines no noise_map)")
     return None
 
 

@@ -111,7 +111,9 @@ def _field(t, z, out, mu, s, a, b, eps, debias, d):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _noise_factor(cov, cov_g_g2, cov_g2, a, b, d, L):
-    """Lower Cholesky factor of Q restricted to (m, v): Q = diag(a, b)·Cov(g, g²)·diag(a, b)."""
+    """Lower Cholesky factor L (2d, 2d) of diag(s)·M·diag(s), M = Cov((g, g²)) = [[C, K], [Kᵀ, V]]
+    and s = (a, …, a, b, …, b): Adam's Q restricted to (m, v); with a = b = 1 the factor of M
+    itself (:mod:`.sde_family`). Pivots below :data:`PIVOT_FLOOR` are set to 0."""
     n = 2 * d
     for i in range(n):
         for j in range(n):

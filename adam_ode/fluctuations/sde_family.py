@@ -7,7 +7,8 @@ first-order SDE (the diffusion behind the LNA) is
     dZ = h(t, Z) dt + √Δt · B(t, Z) M(Z)^{1/2} dW,   W a 2d-dimensional Brownian motion,
 
 with M^{1/2} the lower Cholesky factor of M (:func:`~.sde._noise_factor` with unit scales; pivots
-below :data:`~.sde.PIVOT_FLOOR` set to 0: M is singular where the noise of g or g² is degenerate). It is integrated by Euler–Maruyama,
+below :data:`~.sde.PIVOT_FLOOR` set to 0: M is singular where the noise of g or g² is
+degenerate). It is integrated by Euler–Maruyama,
 
     Z ← Z + dt·h(t, Z) + √(Δt·dt) · B L ξ,   ξ ~ N(0, I_2d),
 
@@ -32,6 +33,7 @@ import math
 import numpy as np
 from numba import njit
 
+from .._overloads import has_overload
 from .._validation import ParameterError
 from ..optimizers.base import limit_field, limit_noise, limit_project
 from ..problems.base import kernel_data_of
@@ -117,6 +119,11 @@ def simulate_family_sde(problem, optimizer, x0, T: float, n_paths: int, seed, or
         la = model.limit.kernel_args()
     except NotImplementedError as exc:
         raise ParameterError(f"simulate_sde: {exc}") from None
+    missing = [f.__name__ for f in (limit_field, limit_noise, limit_project)
+               if not has_overload(f, type(la))]
+    if missing:
+        raise ParameterError(f"simulate_sde: {type(model.limit).__name__} registers no numba "
+                             f"{', '.join(missing)} for {type(la).__name__}")
     if not has_kernel_moments(problem):
         raise ParameterError(f"simulate_sde has no numba noise moments for "
                              f"{type(problem).__name__}")

@@ -41,8 +41,9 @@ from ..dynamics import (adam_vector_field, autonomous_vector_field, bias_correct
                         debiased_vector_field, initial_velocity)
 from ..lyapunov import energy
 from ..state import pack, unpack
-from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, bias_at, check_rate, implements,
-                   noise_slots, preconditioner_terms, rate_from_decay, register_optimizer)
+from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, bias_at, check_rate,
+                   implements, noise_slots, preconditioner_terms, rate_from_decay,
+                   register_optimizer, split)
 
 __all__ = ["Adam", "AdamArgs", "AdamLimit", "AdamRates", "adam_update", "bias_step",
            "register_bias_corrections", "BETA1", "BETA2"]
@@ -220,6 +221,10 @@ class AdamLimit(ContinuousLimit):
 
     def rest_state(self, problem):
         return at_minimizer(problem, lambda x: [np.zeros_like(x), problem.S(x)])
+
+    def project(self, z):
+        x, m, v = split(z, 3)
+        return np.concatenate([x, m, np.maximum(v, 0.0)], axis=-1)
 
     def kernel_args(self):
         return AdamLimitArgs(self.a, self.b, self.eps, self.debias, 0.0)

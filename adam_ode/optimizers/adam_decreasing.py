@@ -72,9 +72,10 @@ class AdamDecreasing(Optimizer):
               "t_n = sum_k gamma_k"
 
     no_fluctuations = (
-        "AdamDecreasing has no linear-noise approximation at a fixed step: its steps "
-        "gamma_n = gamma0*n^(-kappa) decrease, so its noise scale is not one constant time "
-        "step: its fluctuations vanish as n grows)")
+        "AdamDecreasing has no linear-noise approximation here: the model assumes one "
+        "constant time step, and its steps gamma_n = gamma0*n^(-kappa) decrease (the "
+        "stochastic-approximation CLT, Cov z_n = gamma_n P with dP/dt = JP + PJ^T + Q - "
+        "(d log gamma/dt) P, is not implemented)")
 
     def __post_init__(self):
         object.__setattr__(self, "gamma0", check_positive("gamma0", self.gamma0))

@@ -331,6 +331,11 @@ class ContinuousLimit:
         raise NotImplementedError(self.no_fluctuations
                                   or f"{type(self).__name__} has no drift Jacobian")
 
+    def project(self, z) -> np.ndarray:
+        """Keep a state (..., k) in the limit's domain after a noisy step (the NumPy twin of the
+        numba :func:`limit_project`): the identity unless a limit says otherwise."""
+        return np.asarray(z, dtype=float)
+
     def kernel_args(self):
         """The limit's parameters as the ``NamedTuple`` that selects its numba
         :func:`limit_field`, :func:`limit_noise` and :func:`limit_project` (SDE kernels)."""
@@ -368,8 +373,11 @@ def bias_at(rate: float, t, debias: bool = True) -> float:
 
 
 def preconditioner_terms(v, c_b: float, eps: float):
-    """(D, ∂(1/D)/∂v · (−1)) of D = ε + sqrt(v/c_b): D and 1/(2D² sqrt(v̂) c_b), v̂ = v/c_b,
-    the second set to its limit 0 where v̂ = 0 (the 0·∞ of a start from v = 0)."""
+    """(D, −∂(1/D)/∂v) of D = ε + sqrt(v/c_b): D and 1/(2D² sqrt(v̂) c_b), v̂ = v/c_b.
+
+    Where v̂ = 0 the second is +∞; it is set to 0 there. That is harmless where it is used: Adam
+    multiplies it by m (m·dv → 0 along a start from (x0, 0, 0)), and RMSProp without bias
+    correction has P(0) = 0 while the true ∂ẋ/∂v ~ t^{−1/2} is integrable."""
     v_hat = np.maximum(v, 0.0) / c_b
     root = np.sqrt(v_hat)
     D = eps + root

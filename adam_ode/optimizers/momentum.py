@@ -29,8 +29,8 @@ import numpy as np
 from numba import njit
 
 from .._validation import check_positive
-from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, check_rate, implements, noise_slots,
-                   rate_from_decay, register_optimizer, split, unconstrained)
+from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, check_rate, implements,
+                   noise_slots, rate_from_decay, register_optimizer, split, unconstrained)
 
 __all__ = ["MomentumSGD", "MomentumArgs", "HeavyBallLimit"]
 

@@ -253,6 +253,9 @@ class SBCLimit(ContinuousLimit):
     # Δt·(−(g − ∇F)) and X's (Δt²) drops out; J = [[0, I], [−H, −(3/t)I]] (0 friction at t = ∞:
     # no stable rest point).
     def jacobian(self, t, z, problem, moments):
+        if t == 0:
+            raise ParameterError("the SBC Jacobian is singular at t = 0 (friction 3/t): "
+                                 "evaluate it at t > 0")
         friction = 0.0 if np.isinf(t) else 3.0 / t
         return _second_order_jacobian(moments.hessian, friction)
 
@@ -326,24 +329,15 @@ def _friction_field(la, t, z, mu, s, out, d):
         out[d + i] = -la.c * z[d + i] - mu[i]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _velocity_noise_kernel(B, d):
+def _velocity_noise_kernel(la, t, z, mu, s, B, d):
+    """``limit_noise`` of both Nesterov limits: −(g − ∇F) on V."""
     for i in range(d):
         B[1, 0, i] = -1.0
 
 
-@implements("limit_noise", SBCArgs)
-def _sbc_noise(la, t, z, mu, s, B, d):
-    _velocity_noise_kernel(B, d)
-
-
-@implements("limit_noise", FrictionArgs)
-def _friction_noise(la, t, z, mu, s, B, d):
-    _velocity_noise_kernel(B, d)
-
-
-implements("limit_project", SBCArgs)(unconstrained)
-implements("limit_project", FrictionArgs)(unconstrained)
+for _args in (SBCArgs, FrictionArgs):
+    implements("limit_noise", _args)(_velocity_noise_kernel)
+    implements("limit_project", _args)(unconstrained)
 
 
 def _second_order_jacobian(hessian, friction):

@@ -35,8 +35,8 @@ from numba import njit
 
 from .._validation import check_positive
 from .adam import bias_step, clip_slot
-from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, bias, bias_at, check_rate, column,
-                   implements, noise_slots, preconditioner_terms, rate_from_decay,
+from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, bias, bias_at, check_rate,
+                   column, implements, noise_slots, preconditioner_terms, rate_from_decay,
                    register_optimizer, split)
 
 __all__ = ["RMSProp", "RMSPropArgs", "RMSPropLimit"]
@@ -160,6 +160,10 @@ class RMSPropLimit(ContinuousLimit):
 
     def rest_state(self, problem):
         return at_minimizer(problem, lambda x: [problem.S(x)])
+
+    def project(self, z):
+        x, v = split(z, 2)
+        return np.concatenate([x, np.maximum(v, 0.0)], axis=-1)
 
     def kernel_args(self):
         return RMSPropLimitArgs(self.b, self.eps, self.debias)
