@@ -18,7 +18,10 @@ independent gradients, Cov(g) = C₁/B and, at a minimizer, S(x*) = C₁(x*)/B.
   covariance Δt·P, with P ∝ C (Q_VV = C), depends on Δt/B only: at the rest point of a
   quadratic Var x = sqrt(γ)σ²/(2ch).
 - **AdamW, square-root rule** with the decoupled decay λ → √κλ: the x-field −m̂/D − λx must scale
-  like d/dt' = √κ d/dt, as −m̂/D does (D' = D/√κ); the per-step decay γλ becomes κγλ.
+  like d/dt' = √κ d/dt, as −m̂/D does (D' = D/√κ); the per-step decay γλ becomes κγλ. Exact
+  only where AdamW's rest point x_r is a minimizer of F (e.g. x* = 0): elsewhere ∇F(x_r) =
+  −λx_r(ε + sqrt(S)) ≠ 0 and S(x_r) = ∇F² + C/B does not scale like 1/κ, so the rest point and
+  its spread move (off by ~∇F(x_r)²/(C/B)).
 """
 
 from __future__ import annotations
