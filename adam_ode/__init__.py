@@ -32,8 +32,8 @@ from .optimizers import (OPTIMIZERS, SGD, AdaGrad, Adam, AdamDecreasing, Adamax,
 from .lyapunov import U, energy, energy_rate, energy_rate_bound
 from .montecarlo import (DivergenceWarning, MonteCarloResult, limit_reference, monte_carlo,
                          monte_carlo_adam, reference_path, sup_distance)
-from .problems import (PROBLEMS, DoubleWell, LeastSquares, LinearRegression2D, Problem,
-                       StochasticQuadratic, make_problem)
+from .problems import (PROBLEMS, CorrelatedQuadratic, DoubleWell, LeastSquares,
+                       LinearRegression2D, Problem, StochasticQuadratic, make_problem)
 from .state import initial_state, pack, unpack
 from .fluctuations import linear_noise, scale_hyperparameters, simulate_sde
 from .datasets import load_dataset
@@ -106,6 +106,7 @@ __all__ = [
     "sup_distance",
     "LogisticRegression",
     "CustomProblem",
+    "CorrelatedQuadratic",
     "load_dataset",
     "sweep",
     "SweepTable",

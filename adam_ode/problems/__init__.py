@@ -13,6 +13,8 @@ config name              class                               module
 ``double-well``          :class:`DoubleWell`                 :mod:`~.double_well`
 ``least-squares``        :class:`LeastSquares`               :mod:`~.least_squares`
 ``correlated-quadratic`` :class:`CorrelatedQuadratic`        :mod:`~.correlated_quadratic`
+``logistic-regression``  :class:`LogisticRegression`         :mod:`~.logistic_regression`
+``custom``               :class:`CustomProblem`              :mod:`~.custom`
 =======================  ==================================  ========================================
 """
 
@@ -29,9 +31,11 @@ for _info in pkgutil.iter_modules(__path__):
         importlib.import_module(f".{_info.name}", __name__)
 
 from .correlated_quadratic import CorrelatedQuadratic  # noqa: E402
+from .custom import CustomProblem  # noqa: E402
 from .double_well import DoubleWell  # noqa: E402
 from .least_squares import LeastSquares  # noqa: E402
 from .linear_regression_2d import LinearRegression2D  # noqa: E402
+from .logistic_regression import LogisticRegression  # noqa: E402
 from .stochastic_quadratic import StochasticQuadratic  # noqa: E402
 
 __all__ = [
@@ -45,6 +49,8 @@ __all__ = [
     "DoubleWell",
     "LeastSquares",
     "CorrelatedQuadratic",
+    "LogisticRegression",
+    "CustomProblem",
 ]
 
 
