@@ -1,6 +1,8 @@
 """First-order SDE paths for the whole family: a pure-NumPy Euler–Maruyama on the same draws,
 the LNA's mean and covariance, worker independence and the errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -86,3 +88,21 @@ def test_errors_name_the_reason():
         simulate_sde(PROBLEM, adam_ode.AdaGrad(0.01), X0, 1.0, 2, seed=0)
     with pytest.raises(ParameterError, match="n_paths"):
         simulate_sde(PROBLEM, adam_ode.SGD(0.01), X0, 1.0, 0, seed=0)
+
+
+def test_diverging_paths_are_reported():
+    # The Gaussian SDE on the regression (heavy-tailed g², ε tiny, v from 0) with a large step:
+    # Adam's order-2 drift ∝ m/sqrt(v) blows up on some paths; they are flagged and warned about.
+    from adam_ode import DivergenceWarning, LinearRegression2D
+
+    problem = LinearRegression2D(0.3, 1.0, (3.0, 1.0))
+    with pytest.warns(DivergenceWarning, match="SDE paths of adam diverged"):
+        res = simulate_sde(problem, adam_ode.Adam(0.1, 4.0, 1.0, 1e-3, debias=False),
+                           [-1.0, 4.0], 4.0, 200, seed=0, order=2)
+    bad = res.diverged
+    assert 0 < bad.sum() < 200
+    assert np.all(np.isfinite(res.final_state[~bad]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning for paths that stay finite
+        ok = simulate_sde(PROBLEM, adam_ode.SGD(0.01), X0, 1.0, 50, seed=0)
+    assert not ok.diverged.any()

@@ -47,13 +47,16 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit
 
-from .._validation import ParameterError, check_int, check_positive, check_vector
+from .._validation import (DivergenceWarning, ParameterError, check_int, check_positive,
+                           check_vector)
+from ..kernels.simulate import DIVERGENCE_BOUND
 from ..optimizers import Adam
 from ..problems.base import kernel_data_of
 from ..streams import STATE_SIZE, child_state, normal, seed_words
@@ -88,6 +91,31 @@ class SDEResult:
     def final_x(self) -> np.ndarray:
         d = self.final_state.shape[1] // 3 if self.dim is None else self.dim
         return self.final_state[:, :d]
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """Boolean mask (n_paths,) of the paths whose state is not finite at the end (or at a
+        recorded time) or whose x left the box |x_i| ≤ ``DIVERGENCE_BOUND`` (the Monte Carlo's
+        bound). Their rows are kept as computed; statistics should use ``~diverged``."""
+        d = self.final_state.shape[1] // 3 if self.dim is None else self.dim
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(self.final_state).all(axis=1) | \
+                (np.abs(self.final_state[:, :d]) > DIVERGENCE_BOUND).any(axis=1)
+        if self.record is not None:
+            bad |= ~np.isfinite(self.record).all(axis=(1, 2))
+        return bad
+
+
+def warn_divergences(result: SDEResult, name: str) -> SDEResult:
+    """A :class:`~adam_ode.DivergenceWarning` naming how many paths diverged (and which)."""
+    bad = np.flatnonzero(result.diverged)
+    if bad.size:
+        shown = ", ".join(str(int(r)) for r in bad[:5])
+        more = "" if bad.size <= 5 else f" (and {bad.size - 5} more)"
+        warnings.warn(f"{bad.size} of {result.final_state.shape[0]} SDE paths of {name} "
+                      f"diverged (not finite or |x| > {DIVERGENCE_BOUND:g}): paths {shown}{more}",
+                      DivergenceWarning, stacklevel=3)
+    return result
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -465,5 +493,7 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
     elapsed = run.run(run_chunk)
     config = run.config(problem, optimizer, order,
                         kernel="separable" if separable else "generic")
-    return SDEResult(run.final, run.record if run.record_every > 0 else None, run.record_times,
-                     run.dt, run.n_steps, order, elapsed, run.workers, config, problem.dim)
+    return warn_divergences(
+        SDEResult(run.final, run.record if run.record_every > 0 else None, run.record_times,
+                  run.dt, run.n_steps, order, elapsed, run.workers, config, problem.dim),
+        optimizer.name)

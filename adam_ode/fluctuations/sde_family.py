@@ -40,7 +40,7 @@ from ..problems.base import kernel_data_of
 from ..streams import STATE_SIZE, child_state, normal, seed_words
 from .moments import has_kernel_moments, noise_moments
 from .noise import NoiseModel
-from .sde import PathRun, SDEResult, _noise_factor
+from .sde import PathRun, SDEResult, _noise_factor, warn_divergences
 
 __all__ = ["family_sde_path", "family_sde_chunk", "simulate_family_sde"]
 
@@ -138,7 +138,8 @@ def simulate_family_sde(problem, optimizer, x0, T: float, n_paths: int, seed, or
 
     elapsed = run.run(run_chunk)
     config = run.config(problem, optimizer, 1, noise_scale=model.step, kernel="family")
-    return SDEResult(model.to_state_mean(run.final),
-                     model.to_state_mean(run.record) if run.record_every > 0 else None,
-                     run.record_times, run.dt, run.n_steps, 1, elapsed, run.workers, config,
-                     problem.dim)
+    return warn_divergences(
+        SDEResult(model.to_state_mean(run.final),
+                  model.to_state_mean(run.record) if run.record_every > 0 else None,
+                  run.record_times, run.dt, run.n_steps, 1, elapsed, run.workers, config,
+                  problem.dim), optimizer.name)
