@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from adam_ode import (SGD, Adam, CustomProblem, ParameterError, monte_carlo, run_optimizer,
-                      solve_limit)
+from adam_ode import (SGD, Adam, CustomProblem, ParameterError, linear_noise, monte_carlo,
+                      run_optimizer, solve_limit)
 from adam_ode.kernels.simulate import evaluate_problem
 from adam_ode.problems import kernel_data_of, make_problem
 
@@ -162,3 +162,34 @@ def test_factory_from_a_config_and_an_experiment_run(tmp_path, monkeypatch):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["problem"]["name"] == "custom"
     assert summary["pairs"]["adam"]["sup_distance_median"] < 0.5
+
+
+def test_wrong_user_functions_are_clear_errors_before_any_work():
+    njit = numba.njit
+
+    @njit
+    def sample(x, rng, out):
+        for i in range(x.shape[0]):
+            out[i] = x[i] + rng.standard_normal()
+
+    @njit
+    def grad(x):
+        return x.copy()
+
+    @njit
+    def grad_into(x, out):  # the kernel-style signature, not the one CustomProblem takes
+        out[:] = x
+
+    @njit
+    def grad_3(x):
+        return np.zeros(3)
+
+    with pytest.raises(ParameterError, match=r"grad_F must be a numba.njit function \(x\)"):
+        CustomProblem(2, sample, grad_into)
+    with pytest.raises(ParameterError, match=r"grad_F\(x\) must return an array of shape \(2,\)"):
+        CustomProblem(2, sample, grad_3)
+    with pytest.raises(ParameterError, match="sample_grad must be"):
+        CustomProblem(2, grad, grad)
+    problem = CustomProblem(2, sample, grad)
+    with pytest.raises(ParameterError, match="no exact gradient-noise moments"):
+        linear_noise(problem, SGD(0.01), [0.0, 0.0], 1.0)

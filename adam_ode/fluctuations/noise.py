@@ -39,6 +39,7 @@ import numpy as np
 
 from .._validation import ParameterError
 from ..optimizers.base import ContinuousLimit
+from ..problems.base import Problem
 from .moments import gradient_moments, is_separable
 
 __all__ = ["NoiseModel", "noise_model", "supports_fluctuations"]
@@ -83,6 +84,11 @@ class NoiseModel:
         reason = _reason(optimizer, limit)
         if reason is not None:
             raise ParameterError(reason)
+        if type(problem).gradient_moments is Problem.gradient_moments:
+            raise ParameterError(f"{type(problem).__name__} has no exact gradient-noise moments "
+                                 f"(Cov g, Cov(g, g²), Var g², ∂S/∂x): the fluctuation models "
+                                 f"need them (built-in problems and LogisticRegression have "
+                                 f"them)")
         self.problem = problem
         self.optimizer = optimizer
         self.limit = limit

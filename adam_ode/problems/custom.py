@@ -54,6 +54,32 @@ DEFAULT_S_SAMPLES = 2000  # K of the Monte Carlo S (≈ 3 % relative error for G
 _COUNTER = itertools.count()  # distinct names of the per-instance data classes
 
 
+def _probe(dim, sample_grad, grad_F, F, S):
+    """Call each user function once at x = 0 so that a wrong signature or return shape is a
+    clear error here, not a traceback inside a kernel or an ODE solve."""
+    x = np.zeros(dim)
+
+    def call(name, signature, func, *args):
+        try:
+            return func(*args)
+        except Exception as err:  # numba typing errors are not TypeErrors
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ParameterError(f"CustomProblem: {name} must be a numba.njit function "
+                                 f"{signature}; calling it with x of shape ({dim},) failed: "
+                                 f"{first}") from None
+
+    out = np.zeros(dim)
+    call("sample_grad", "(x, rng, out) -> None", sample_grad, x, np.random.default_rng(0), out)
+    for name, func in (("grad_F", grad_F), ("S", S)):
+        if func is not None:
+            value = np.asarray(call(name, "(x) -> array (d,)", func, x))
+            if value.shape != (dim,):
+                raise ParameterError(f"CustomProblem: {name}(x) must return an array of shape "
+                                     f"({dim},), got shape {value.shape}")
+    if F is not None and np.ndim(call("F", "(x) -> float", F, x)) != 0:
+        raise ParameterError("CustomProblem: F(x) must return a float")
+
+
 @register_problem
 class CustomProblem(Problem):
     r"""A problem given by the user's numba functions (see the module docstring).
@@ -96,6 +122,7 @@ class CustomProblem(Problem):
         if self._x_star is not None and self._x_star.shape != (self.dim,):
             raise ParameterError(f"CustomProblem: x_star must have shape ({self.dim},), got "
                                  f"{self._x_star.shape}")
+        _probe(self.dim, sample_grad, grad_F, F, S)
         self.data_class = _make_data_class(sample_grad, grad_F)
         self._mc_S = None if S is not None else _make_mc_S(sample_grad)
 
