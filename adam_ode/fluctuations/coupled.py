@@ -27,6 +27,16 @@ both SDEs by Heun's predictor–corrector on the drift with the Euler noise incr
 error against the exact SDE is O(dt² + γ dt) = O(γ²/k) (:mod:`.sde`). ``antithetic``: every path
 is also run with all draws negated (−η), giving a pair.
 
+Control variates (``time_weights``, rows w_q(t_n), one per discrete step): for each path the
+kernel also returns the exactly zero-mean sums, per coordinate i,
+
+    Σ_n w_q(t_n) (Lξ_n)_i,   Σ_n w_q(t_n) ((Lξ_n)_i² − Σ_ii),   Σ_n w_q(t_n) (R η̄_n)_i,
+
+with η̄_n = Σ_j η_j[d:]/√k the v-remainder draws of step n: the common m-noise, the discrete
+quadratic v-noise and the SDE's own v-noise. The last two are independent of each other, which is
+why common draws alone cannot cancel the v-noise (:mod:`adam_ode.analysis.weak_error` regresses
+the per-path differences on these sums).
+
 Randomness: path r uses ``default_rng(SeedSequence(seed).spawn(R)[r])`` (n·k·2d standard
 normals); paths are split in chunks over threads, so results do not depend on the worker count.
 """
@@ -44,9 +54,10 @@ from .._validation import ParameterError
 from ..problems import CorrelatedQuadratic, kernel_data_of
 from .sde import _field, _modified_drift
 
-__all__ = ["coupled_paths", "SCHEMES"]
+__all__ = ["N_CONTROL_KINDS", "SCHEMES", "coupled_paths"]
 
 SCHEMES = ("discrete", "sde1", "sde2")
+N_CONTROL_KINDS = 3  # m-noise Lξ, discrete (Lξ)² − diag Σ, SDE remainder Rη̄ (module docstring)
 TASKS_PER_WORKER = 4
 
 
@@ -157,8 +168,48 @@ def _run_discrete(data, a, b, eps, gamma, z0, n_steps, k, normals, sign, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def coupled_path(data, R, a, b, eps, gamma, z0, n_steps, k, n_pairs, rng, normals, out, r):
-    """Path r (and its antithetic twin when n_pairs = 2): out[r, pair, scheme, :] = z at T."""
+def _noise_controls(data, R, n_steps, k, weights, normals, sign, out):
+    """The zero-mean noise sums of the module docstring into ``out`` (3·n_basis·d,)."""
+    d = R.shape[0]
+    n_basis = weights.shape[0]
+    root_k = math.sqrt(k)
+    xi = np.empty(d)
+    ev = np.empty(d)
+    for j in range(out.shape[0]):
+        out[j] = 0.0
+    row = 0
+    for n in range(n_steps):
+        for c in range(d):
+            xi[c] = 0.0
+            ev[c] = 0.0
+        for j in range(k):
+            for c in range(d):
+                xi[c] += normals[row, c]
+                ev[c] += normals[row, d + c]
+            row += 1
+        for c in range(d):
+            xi[c] *= sign / root_k
+            ev[c] *= sign / root_k
+        for i in range(d):
+            u = 0.0
+            w = 0.0
+            var = 0.0
+            for j in range(d):
+                u += data.L[i, j] * xi[j]
+                w += R[i, j] * ev[j]
+                var += data.L[i, j] * data.L[i, j]
+            for q in range(n_basis):
+                wq = weights[q, n]
+                out[q * d + i] += wq * u
+                out[(n_basis + q) * d + i] += wq * (u * u - var)
+                out[(2 * n_basis + q) * d + i] += wq * w
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def coupled_path(data, R, a, b, eps, gamma, z0, n_steps, k, n_pairs, rng, normals, out, r,
+                 weights, controls):
+    """Path r (and its antithetic twin when n_pairs = 2): out[r, pair, scheme, :] = z at T,
+    controls[r, pair, :] its noise sums for the rows of ``weights`` (none if it has 0 rows)."""
     d = z0.shape[0] // 3
     for row in range(n_steps * k):
         for c in range(2 * d):
@@ -168,15 +219,22 @@ def coupled_path(data, R, a, b, eps, gamma, z0, n_steps, k, n_pairs, rng, normal
         _run_discrete(data, a, b, eps, gamma, z0, n_steps, k, normals, sign, out[r, p, 0])
         _run_sde(1, data, R, a, b, eps, gamma, z0, n_steps, k, normals, sign, out[r, p, 1])
         _run_sde(2, data, R, a, b, eps, gamma, z0, n_steps, k, normals, sign, out[r, p, 2])
+        if weights.shape[0] > 0:
+            _noise_controls(data, R, n_steps, k, weights, normals, sign, controls[r, p])
 
 
 def coupled_paths(problem, optimizer, z0, T: float, n_paths: int, seed, *, substeps: int = 4,
-                  antithetic: bool = True, workers: int | None = None) -> np.ndarray:
-    """Final states (n_paths, 1 or 2, 3, 3d) of (discrete, sde1, sde2) from common draws.
+                  antithetic: bool = True, workers: int | None = None,
+                  time_weights=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(final, controls)``: final states (n_paths, 1 or 2, 3, 3d) of (discrete, sde1, sde2)
+    from common draws, and their noise sums (n_paths, 1 or 2, 3·n_basis·d), ordered (kind,
+    basis row, coordinate).
 
     ``z0`` (3d,) is the common start (x, m, v); ``problem`` must be a :class:`CorrelatedQuadratic`,
-    ``optimizer`` an autonomous Adam record (``debias=False``); n = round(T/γ) discrete steps, ``substeps`` SDE steps per discrete step.
-    Axis 1 holds the path and, with ``antithetic``, its twin with negated draws.
+    ``optimizer`` an autonomous Adam record (``debias=False``); n = round(T/γ) discrete steps,
+    ``substeps`` SDE steps per discrete step. Axis 1 holds the path and, with ``antithetic``, its
+    twin with negated draws. ``time_weights`` (n_basis, n): the w_q(t_n) of the control sums
+    (e.g. :func:`adam_ode.analysis.weak_error.time_basis`); None: no controls (0 columns).
     """
     if not isinstance(problem, CorrelatedQuadratic):
         raise ParameterError("coupled_paths needs Gaussian gradient noise: a CorrelatedQuadratic")
@@ -194,6 +252,12 @@ def coupled_paths(problem, optimizer, z0, T: float, n_paths: int, seed, *, subst
     n_pairs = 2 if antithetic else 1
     d = problem.dim
     out = np.empty((n_paths, n_pairs, 3, 3 * d))
+    weights = np.zeros((0, n_steps)) if time_weights is None else \
+        np.ascontiguousarray(time_weights, dtype=float)
+    if weights.ndim != 2 or weights.shape[1] != n_steps:
+        raise ParameterError(f"time_weights must have shape (n_basis, {n_steps}), got "
+                             f"{weights.shape}")
+    controls = np.zeros((n_paths, n_pairs, N_CONTROL_KINDS * weights.shape[0] * d))
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     workers = workers or os.cpu_count() or 1
     args = (data, R, float(optimizer.a), float(optimizer.b), float(optimizer.eps), gamma, z0,
@@ -204,11 +268,11 @@ def coupled_paths(problem, optimizer, z0, T: float, n_paths: int, seed, *, subst
         for r in range(lo, hi):
             rng = np.random.default_rng(np.random.SeedSequence(
                 root.entropy, spawn_key=root.spawn_key + (r,), pool_size=root.pool_size))
-            coupled_path(*args, rng, normals, out, r)
+            coupled_path(*args, rng, normals, out, r, weights, controls)
 
     n_chunks = min(n_paths, workers * TASKS_PER_WORKER)
     edges = np.linspace(0, n_paths, n_chunks + 1).astype(int)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for f in [pool.submit(run_chunk, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]:
             f.result()
-    return out
+    return out, controls
