@@ -61,3 +61,20 @@ def test_rejects_unsupported():
         independent_paths(PROBLEM, OPT, X0, 1.0, 2, 0)
     with pytest.raises(ParameterError):
         independent_paths(PROBLEM, OPT, z0, 1.0, 2, 0, time_weights=np.ones((2, 3)))
+
+
+def test_control_variate_stderr_matches_the_spread_over_replications():
+    from adam_ode.analysis.weak_error import control_variate_mean, difference_of_means
+
+    z0 = np.concatenate([X0, np.zeros(2), PROBLEM.S(X0)])
+    W = time_basis(40, 2.0, 4)
+    est, se = [], []
+    for s in np.random.SeedSequence(2025).spawn(40):
+        res = independent_paths(PROBLEM, OPT, z0, 2.0, 400, s, time_weights=W)
+        f = [(res.final[:, j, 4:] ** 2).sum(-1) for j in range(3)]  # ‖v‖²
+        e, s_e = difference_of_means(control_variate_mean(f[0], res.controls_discrete),
+                                     control_variate_mean(f[1], res.controls_sde[:, 0]))
+        est.append(e)
+        se.append(s_e)
+    ratio = np.std(est, ddof=1) / np.mean(se)
+    assert abs(ratio - 1.0) < 0.35, ratio
