@@ -43,6 +43,12 @@ from .sweep import SweepTable, sweep
 
 __version__ = "0.1.0"
 
+# Before any kernel loads from numba's disk cache: drop indexes an older version left that name
+# classes since moved (numba would raise ModuleNotFoundError from the first kernel call).
+from ._cache import purge_stale_indexes  # noqa: E402
+
+purge_stale_indexes()
+
 __all__ = [
     "ParameterError",
     "LyapunovWarning",
