@@ -48,7 +48,7 @@ from ..optimizers import Adam
 from ..problems.base import kernel_data_of, noise_moments, sample_grad
 from ..streams import STATE_SIZE, child_state, normal, seed_words
 from .moments import has_kernel_moments
-from .sde import _field, _modified_drift, _noise_factor
+from .sde import _field, _modified_drift, _noise_factor, correlate
 
 __all__ = ["IndependentPaths", "independent_paths"]
 
@@ -124,11 +124,7 @@ def _heun_step(order, data, z, normals, a, b, eps, gamma, dt, root, buf, work, L
     zt = buf[2]
     _drift(order, data, z, h, work, mu, s, cov, k3, k4, a, b, eps, gamma, d)
     _noise_factor(cov, k3, k4, a, b, d, L)
-    for j in range(2 * d):
-        acc = 0.0
-        for m in range(j + 1):
-            acc += L[j, m] * normals[m]
-        xi[j] = acc
+    correlate(L, normals, 1.0, 2 * d, xi)  # unscaled: 1.0·acc is acc exactly
     for j in range(3 * d):
         zt[j] = z[j] + dt * h[j] + (root * xi[j - d] if j >= d else 0.0)
     for i in range(d):

@@ -168,6 +168,23 @@ def _noise_factor(cov, cov_g_g2, cov_g2, a, b, d, L):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def correlate(L, normals, scale, n, out):
+    """out[j] = scale·Σ_{l≤j} L[j, l]·normals[l] for j < n: the Gaussian vector of factor L."""
+    for j in range(n):
+        acc = 0.0
+        for l in range(j + 1):
+            acc += L[j, l] * normals[l]
+        out[j] = scale * acc
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def store_row(record, r, row, z):
+    """record[r, row] = z (a recorded state of path r)."""
+    for j in range(z.shape[0]):
+        record[r, row, j] = z[j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _modified_drift(data, t, z, out, work, mu, s, cov, k3, k4, a, b, eps, gamma, d):
     """(Φ_γ(z) − z)/γ − (γ/2)·Lh (module docstring), autonomous Adam (t unused)."""
     h = work[0]
@@ -225,8 +242,7 @@ def sde_path(data, a, b, eps, gamma, debias, order, x0, n_steps, dt, rng, record
     work = np.empty((4, k))
     root = math.sqrt(gamma * dt)
     if record_every > 0:
-        for j in range(k):
-            record[r, 0, j] = z[j]
+        store_row(record, r, 0, z)
     for n in range(n_steps):
         t = n * dt
         for j in range(2 * d):
@@ -234,11 +250,7 @@ def sde_path(data, a, b, eps, gamma, debias, order, x0, n_steps, dt, rng, record
         if order == 1:
             noise_moments(data, z[:d], mu, s, cov, k3, k4)
             _noise_factor(cov, k3, k4, a, b, d, L)
-            for j in range(2 * d):
-                acc = 0.0
-                for l in range(j + 1):
-                    acc += L[j, l] * normals[l]
-                xi[j] = root * acc
+            correlate(L, normals, root, 2 * d, xi)
             for i in range(d):
                 z[d + i] += dt * a * (mu[i] - z[d + i]) + xi[i]
                 z[2 * d + i] = max(z[2 * d + i] + dt * b * (s[i] - z[2 * d + i]) + xi[d + i],
@@ -250,11 +262,7 @@ def sde_path(data, a, b, eps, gamma, debias, order, x0, n_steps, dt, rng, record
         else:
             _modified_drift(data, t, z, h, work, mu, s, cov, k3, k4, a, b, eps, gamma, d)
             _noise_factor(cov, k3, k4, a, b, d, L)
-            for j in range(2 * d):
-                acc = 0.0
-                for l in range(j + 1):
-                    acc += L[j, l] * normals[l]
-                xi[j] = root * acc
+            correlate(L, normals, root, 2 * d, xi)
             for j in range(k):
                 zt[j] = z[j] + dt * h[j] + (xi[j - d] if j >= d else 0.0)
             for i in range(d):
@@ -267,9 +275,7 @@ def sde_path(data, a, b, eps, gamma, debias, order, x0, n_steps, dt, rng, record
                 if z[2 * d + i] < 0.0:
                     z[2 * d + i] = 0.0
         if record_every > 0 and (n + 1) % record_every == 0:
-            row = (n + 1) // record_every
-            for j in range(k):
-                record[r, row, j] = z[j]
+            store_row(record, r, (n + 1) // record_every, z)
     for j in range(k):
         final[r, j] = z[j]
 
@@ -293,8 +299,7 @@ def sde_path_separable(data, a, b, eps, gamma, debias, x0, n_steps, dt, rng, rec
     root = math.sqrt(gamma * dt)
     aa, ba, bb, dta, dtb = a * a, b * a, b * b, dt * a, dt * b
     if record_every > 0:
-        for j in range(k):
-            record[r, 0, j] = z[j]
+        store_row(record, r, 0, z)
     for n in range(n_steps):
         for j in range(2 * d):
             normals[j] = normal(rng)
@@ -319,9 +324,7 @@ def sde_path_separable(data, a, b, eps, gamma, debias, x0, n_steps, dt, rng, rec
             else:  # c_a = c_b = 1: m/1 = m exactly, so the same result without two divisions
                 z[i] -= dt * m / (eps + math.sqrt(v))
         if record_every > 0 and (n + 1) % record_every == 0:
-            row = (n + 1) // record_every
-            for j in range(k):
-                record[r, row, j] = z[j]
+            store_row(record, r, (n + 1) // record_every, z)
     for j in range(k):
         final[r, j] = z[j]
 

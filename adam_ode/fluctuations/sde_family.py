@@ -40,7 +40,7 @@ from ..problems.base import kernel_data_of
 from ..streams import STATE_SIZE, child_state, normal, seed_words
 from .moments import has_kernel_moments, noise_moments
 from .noise import NoiseModel
-from .sde import PathRun, SDEResult, _noise_factor, warn_divergences
+from .sde import PathRun, SDEResult, _noise_factor, correlate, store_row, warn_divergences
 
 __all__ = ["family_sde_path", "family_sde_chunk", "simulate_family_sde"]
 
@@ -63,8 +63,7 @@ def family_sde_path(data, la, n_slots, z0, n_steps, dt, scale, rng, record_every
     w = np.empty(2 * d)
     root = math.sqrt(scale * dt)
     if record_every > 0:
-        for j in range(k):
-            record[r, 0, j] = z[j]
+        store_row(record, r, 0, z)
     for n in range(n_steps):
         t = n * dt
         for j in range(2 * d):
@@ -77,19 +76,13 @@ def family_sde_path(data, la, n_slots, z0, n_steps, dt, scale, rng, record_every
                     B[q, c, i] = 0.0
         limit_noise(la, t, z, mu, s, B, d)
         _noise_factor(cov, k3, k4, 1.0, 1.0, d, L)  # the Cholesky factor of M itself
-        for j in range(2 * d):
-            acc = 0.0
-            for l in range(j + 1):
-                acc += L[j, l] * xi[l]
-            w[j] = root * acc
+        correlate(L, xi, root, 2 * d, w)
         for q in range(n_slots):
             for i in range(d):
                 z[q * d + i] += dt * h[q * d + i] + B[q, 0, i] * w[i] + B[q, 1, i] * w[d + i]
         limit_project(la, z, d)
         if record_every > 0 and (n + 1) % record_every == 0:
-            row = (n + 1) // record_every
-            for j in range(k):
-                record[r, row, j] = z[j]
+            store_row(record, r, (n + 1) // record_every, z)
     for j in range(k):
         final[r, j] = z[j]
 
