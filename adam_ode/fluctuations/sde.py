@@ -459,18 +459,18 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
         :func:`sde_path` (dense moments and Cholesky every step). Both give bit-identical
         results; "generic" is there for benchmarks and checks.
     """
+    if not has_kernel_moments(problem):
+        raise ParameterError(f"simulate_sde has no numba noise moments for "
+                             f"{type(problem).__name__}")
+    if kernel not in ("auto", "generic"):
+        raise ParameterError(f"kernel must be 'auto' or 'generic', got {kernel!r}")
     if type(optimizer) is not Adam:
         from .sde_family import simulate_family_sde
 
         return simulate_family_sde(problem, optimizer, x0, T, n_paths, seed, order, dt,
-                                   record_every=record_every, workers=workers, kernel=kernel)
-    if not has_kernel_moments(problem):
-        raise ParameterError(f"simulate_sde has no numba noise moments for "
-                             f"{type(problem).__name__}")
+                                   record_every=record_every, workers=workers)
     if order not in (1, 2):
         raise ParameterError(f"order must be 1 or 2, got {order!r}")
-    if kernel not in ("auto", "generic"):
-        raise ParameterError(f"kernel must be 'auto' or 'generic', got {kernel!r}")
     if order == 2 and optimizer.debias:
         raise ParameterError("order = 2 (the modified equation) is derived for the autonomous "
                              "limit: use Adam(..., debias=False)")

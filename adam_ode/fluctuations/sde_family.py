@@ -38,7 +38,7 @@ from .._validation import ParameterError
 from ..optimizers.base import limit_field, limit_noise, limit_project
 from ..problems.base import kernel_data_of
 from ..streams import STATE_SIZE, child_state, normal, seed_words
-from .moments import has_kernel_moments, noise_moments
+from .moments import noise_moments
 from .noise import NoiseModel
 from .sde import PathRun, SDEResult, _noise_factor, correlate, store_row, warn_divergences
 
@@ -100,13 +100,12 @@ def family_sde_chunk(data, la, n_slots, z0, n_steps, dt, scale, entropy_words, s
 
 def simulate_family_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: int = 1,
                         dt: float | None = None, *, record_every: int = 0,
-                        workers: int | None = None, kernel: str = "auto"):
-    """:func:`~.sde.simulate_sde` for a record other than Adam (see the module docstring)."""
+                        workers: int | None = None):
+    """:func:`~.sde.simulate_sde` for a record other than Adam (see the module docstring;
+    ``simulate_sde`` has checked the problem's moments and ``kernel``)."""
     if order != 1:
         raise ParameterError(f"order must be 1 for {type(optimizer).__name__} (the second-order "
                              f"modified equation is derived for autonomous Adam), got {order!r}")
-    if kernel not in ("auto", "generic"):
-        raise ParameterError(f"kernel must be 'auto' or 'generic', got {kernel!r}")
     model = NoiseModel(problem, optimizer)  # raises, naming why, without a fluctuation model
     try:
         la = model.limit.kernel_args()
@@ -117,9 +116,6 @@ def simulate_family_sde(problem, optimizer, x0, T: float, n_paths: int, seed, or
     if missing:
         raise ParameterError(f"simulate_sde: {type(model.limit).__name__} registers no numba "
                              f"{', '.join(missing)} for {type(la).__name__}")
-    if not has_kernel_moments(problem):
-        raise ParameterError(f"simulate_sde has no numba noise moments for "
-                             f"{type(problem).__name__}")
     data = kernel_data_of(problem)
     run = PathRun.check(problem, x0, T, n_paths, seed, dt, model.step, record_every, workers,
                         model.k)
