@@ -27,13 +27,17 @@ __all__ = ["purge_stale_indexes", "cache_dirs"]
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def cache_dirs(py_file: Path) -> list[Path]:
+def _cache_roots() -> list[Path]:
+    """numba's out-of-tree cache roots: ``NUMBA_CACHE_DIR`` if set, the user-wide directory."""
+    roots = [Path(config.CACHE_DIR)] if config.CACHE_DIR else []
+    return roots + [Path(AppDirs(appname="numba", appauthor=False).user_cache_dir)]
+
+
+def cache_dirs(py_file: Path, roots=None) -> list[Path]:
     """Where numba may cache the functions of ``py_file`` (existing directories only)."""
     sub = _CacheLocator.get_suitable_cache_subpath(str(py_file))
     dirs = [py_file.parent / "__pycache__"]
-    if config.CACHE_DIR:
-        dirs.append(Path(config.CACHE_DIR) / sub)
-    dirs.append(Path(AppDirs(appname="numba", appauthor=False).user_cache_dir) / sub)
+    dirs += [root / sub for root in (_cache_roots() if roots is None else roots)]
     return [d for d in dirs if d.is_dir()]
 
 
@@ -58,9 +62,10 @@ def purge_stale_indexes(package_dir: Path = PACKAGE_DIR) -> list[Path]:
     returns the deleted indexes. Errors while deleting (read-only caches) are ignored: numba
     then fails as it would have."""
     removed = []
+    roots = _cache_roots()
     for py_file in package_dir.rglob("*.py"):
         stem = py_file.stem
-        for directory in cache_dirs(py_file):
+        for directory in cache_dirs(py_file, roots):
             for index in directory.glob(f"{stem}.*.nbi"):
                 if _loads(index):
                     continue
