@@ -70,10 +70,7 @@ def family_sde_path(data, la, n_slots, z0, n_steps, dt, scale, rng, record_every
             xi[j] = normal(rng)
         noise_moments(data, z[:d], mu, s, cov, k3, k4)
         limit_field(la, t, z, mu, s, h, d)
-        for q in range(n_slots):
-            for c in range(2):
-                for i in range(d):
-                    B[q, c, i] = 0.0
+        B[:, :, :] = 0.0
         limit_noise(la, t, z, mu, s, B, d)
         _noise_factor(cov, k3, k4, 1.0, 1.0, d, L)  # the Cholesky factor of M itself
         correlate(L, xi, root, 2 * d, w)
