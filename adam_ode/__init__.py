@@ -17,7 +17,15 @@ Layers follow the mathematics of Barakat & Bianchi (SIAM J. Optim. 2021):
   and the ``adam-ode`` command.
 """
 
-from ._validation import LyapunovWarning, ParameterError
+# Before any kernel is defined: this package's compiled kernels are cached in the user's cache
+# directory, never inside the installed package; then drop cache indexes an older version left
+# that name classes since moved (numba would raise ModuleNotFoundError from the first call).
+from ._cache import install_locator as _install_locator, purge_stale_indexes as _purge
+
+_install_locator()
+_purge()
+
+from ._validation import LyapunovWarning, ParameterError  # noqa: E402
 from .dynamics import (adam_vector_field, autonomous_vector_field, debiased_moments,
                        debiased_vector_field, initial_velocity)
 from .heavy_ball import (friction, gradient_flow_vector_field, hbf_residual,
@@ -42,12 +50,6 @@ from .problems.logistic_regression import LogisticRegression
 from .sweep import SweepTable, sweep
 
 __version__ = "0.1.0"
-
-# Before any kernel loads from numba's disk cache: drop indexes an older version left that name
-# classes since moved (numba would raise ModuleNotFoundError from the first kernel call).
-from ._cache import purge_stale_indexes  # noqa: E402
-
-purge_stale_indexes()
 
 __all__ = [
     "ParameterError",
