@@ -9,6 +9,7 @@ import numpy as np
 
 __all__ = [
     "ParameterError",
+    "ExperimentError",
     "check_positive",
     "check_nonnegative",
     "check_open_interval",
@@ -26,6 +27,11 @@ class ParameterError(ValueError):
     A ``ValueError``, so ``except ValueError`` still catches it; the CLI reports exactly these
     (and configuration errors) as one-line usage errors, and lets any other exception surface.
     """
+
+
+class ExperimentError(ParameterError):
+    """A configuration or usage error (unknown experiment or key, wrong type, bad value); the
+    message names the key as the user wrote it."""
 
 
 class DivergenceWarning(UserWarning):

@@ -82,6 +82,11 @@ def _add_run_options(p: argparse.ArgumentParser, out_help: str) -> None:
                    help="worker threads (default: all cores; results do not depend on it)")
     p.add_argument("--yes", action="store_true",
                    help="run even if the cost estimate is above the time limit")
+    p.add_argument("--force", action="store_true",
+                   help="replace the results the output directory already holds")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the config and the output directory, print the cost estimate, "
+                        "run nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bars or info lines")
 
 
@@ -125,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="key number drawn over the grid (a column of sweep.csv)")
     p_sweep.add_argument("--yes", action="store_true",
                          help="run even if a point's cost estimate is above the time limit")
+    p_sweep.add_argument("--force", action="store_true",
+                         help="replace another sweep's table (or a run) in the directory")
+    p_sweep.add_argument("--dry-run", action="store_true",
+                         help="check every point and the directory, run nothing")
     p_sweep.add_argument("--quiet", action="store_true", help="no progress lines")
 
     p_rep = sub.add_parser("reproduce", help="run every experiment with its default config "
@@ -134,6 +143,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="worker threads (default: all cores; results do not depend on it)")
     p_rep.add_argument("--quiet", action="store_true", help="no progress bars")
     p_rep.add_argument("--only", nargs="+", metavar="NAME", help="only these experiments")
+    p_rep.add_argument("--force", action="store_true",
+                       help="replace directories that hold other results than the same "
+                            "experiment's default run")
+
+    p_plot = sub.add_parser("plot", help="redraw the figure of a finished run (or sweep) "
+                                         "from its files")
+    p_plot.add_argument("directory", metavar="DIR", help="a run directory (summary.json, "
+                                                         "data.npz) or a sweep directory")
+    p_plot.add_argument("--metric", metavar="KEY", help="sweep only: the column to draw")
+    p_plot.add_argument("--out", metavar="FILE", help="where to write the figure (default: "
+                                                      "DIR/figure.png, or DIR/sweep.png)")
+
+    p_cache = sub.add_parser("cache", help="where the compiled kernels are cached; --clear "
+                                           "removes them")
+    p_cache.add_argument("--clear", action="store_true", help="delete the compiled kernels "
+                                                              "(they compile again on first use)")
 
     p_lya = sub.add_parser("lyapunov", help="Lyapunov energy verification table and figure")
     _add_run_options(p_lya, "output directory (default runs/lyapunov/<timestamp>)")
@@ -178,10 +203,16 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_run(args, name: str) -> int:
+    if args.dry_run:
+        record = ex.run_experiment(name, overrides=args.overrides, out_dir=args.out,
+                                   seed=args.seed, workers=args.workers, quiet=True,
+                                   force=args.force, dry_run=True)
+        print(_estimate_line(record))
+        return EXIT_OK
     with warnings.catch_warnings(record=True):  # re-emitted once by run_experiment: printed below
         record = ex.run_experiment(name, overrides=args.overrides, out_dir=args.out,
                                    seed=args.seed, workers=args.workers, quiet=args.quiet,
-                                   yes=args.yes)
+                                   yes=args.yes, force=args.force)
     if record.result.table:
         print(record.result.table)
     for text in record.summary.get("warnings", []):
@@ -191,6 +222,15 @@ def _cmd_run(args, name: str) -> int:
     if interrupt.requested():  # Ctrl-C while the files were being written: they are complete
         raise interrupt.Interrupted(f"results complete in {record.out_dir}")
     return EXIT_OK
+
+
+def _estimate_line(record) -> str:
+    """One line for ``--dry-run``: the config is valid, the estimate, where it would write."""
+    from .cost import describe_estimate
+
+    estimate = record.summary.get("estimate")
+    what = describe_estimate(estimate) if estimate else "no cost estimate for this experiment"
+    return f"{record.name}: config valid; {what}; would write to {record.out_dir}"
 
 
 def init_config(name: str, source: str = DEFAULT_INIT_FROM, force: bool = False,
@@ -233,10 +273,14 @@ def _cmd_sweep(args) -> int:
         try:
             table = sweep(args.experiment, grid, overrides=args.overrides, scheduler=args.scheduler,
                           out=args.out, seed=args.seed, workers=args.workers, metric=args.metric,
-                          yes=args.yes, log=None if args.quiet else print)
+                          yes=args.yes, log=None if args.quiet else print, force=args.force,
+                          dry_run=args.dry_run)
         except SweepError as err:  # some points failed; the others were written
             _error(err)
             return EXIT_FAILURE
+    if args.dry_run:
+        print(f"sweep: {len(table.rows)} points valid; would write to {table.out}")
+        return EXIT_OK
     for text in table.warnings:
         _warn(text)
     _info(args, f"sweep: {len(table.rows)} points in {table.out} ({table.ran} run, "
@@ -249,7 +293,7 @@ def _cmd_reproduce(args) -> int:
     with warnings.catch_warnings(record=True) as caught:  # re-emitted once per run: printed once
         try:
             ex.reproduce(out_root=args.out, workers=args.workers, quiet=args.quiet,
-                         only=args.only)
+                         only=args.only, force=args.force)
         except ex.ReproduceError as err:  # the others were written; each failure was logged
             _error(err)
             return EXIT_FAILURE
@@ -260,6 +304,42 @@ def _cmd_reproduce(args) -> int:
                 if text not in seen:
                     seen.add(text)
                     _warn(text)
+    return EXIT_OK
+
+
+def _cmd_plot(args) -> int:
+    from .redraw import redraw
+
+    path = redraw(args.directory, out=args.out, metric=args.metric)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _cmd_cache(args) -> int:
+    from ._cache import cache_size, clear_cache, kernel_cache_dir
+
+    where = kernel_cache_dir()
+    if args.clear:
+        print(f"removed {clear_cache()} compiled-kernel files of adam-ode (from {where})")
+        return EXIT_OK
+    count, size = cache_size()
+    print(f"{where}: {count} files, {size / 1e6:.1f} MB of compiled kernels "
+          f"(set NUMBA_CACHE_DIR to move them; adam-ode cache --clear removes them)")
+    return EXIT_OK
+
+
+def _experiment_help(argv) -> int | None:
+    """``adam-ode run EXPERIMENT --help``: the options, then the experiment's keys and defaults
+    (its commented config, as ``init`` writes it)."""
+    names = [a for a in argv[1:] if not a.startswith("-")]
+    if not names or not ({"-h", "--help"} & set(argv)):
+        return None
+    spec = ex.find_experiment(names[0])  # an unknown name: the usual one-line error
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    commands.choices["run"].print_help()
+    print(f"\nkeys of {spec.runner!r} and their defaults (set them with --set key=value):\n")
+    print(ex.config_text(spec.runner).rstrip())
     return EXIT_OK
 
 
@@ -291,6 +371,10 @@ def main(argv=None) -> int:
         if argv and argv[0] == "bench":
             # Delegate everything after `bench` untouched (including -h and --options).
             return _cmd_bench(argv[1:])
+        if argv and argv[0] == "run":
+            shown = _experiment_help(argv)
+            if shown is not None:
+                return shown
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
@@ -307,6 +391,10 @@ def main(argv=None) -> int:
             return _cmd_sweep(args)
         if args.command == "reproduce":
             return _cmd_reproduce(args)
+        if args.command == "plot":
+            return _cmd_plot(args)
+        if args.command == "cache":
+            return _cmd_cache(args)
         raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
     except interrupt.Interrupted as err:
         return _interrupted(err)

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from .experiments import ExperimentError
 
-__all__ = ["Cost", "ESTIMATORS", "estimator", "estimate", "check_cost", "seconds_per_run_step",
+__all__ = ["Cost", "ESTIMATORS", "estimator", "estimate", "check_cost", "describe_estimate",
+           "seconds_per_run_step",
            "available_memory", "TIME_LIMIT_S", "MEMORY_ASK_FRACTION"]
 
 TIME_LIMIT_S = 15 * 60.0  # longer estimated runs need --yes (the shipped ones take seconds)
@@ -126,6 +127,8 @@ def _format_bytes(n: float) -> str:
 
 
 def _format_duration(s: float) -> str:
+    if s < 10:
+        return f"{s:.1f} s"
     if s < 120:
         return f"{s:.0f} s"
     if s < 2 * 3600:
@@ -139,6 +142,13 @@ def _format_duration(s: float) -> str:
 
 def _lower(cost: Cost) -> str:
     return " or ".join(f"--set {key}=…" for key in cost.keys)
+
+
+def describe_estimate(estimate: dict) -> str:
+    """``Cost.as_dict(workers)`` as words: run·steps, memory and the modelled time."""
+    return (f"estimated {estimate['run_steps']:.3g} run·steps, "
+            f"{_format_bytes(estimate['memory_bytes'])} of memory, about "
+            f"{_format_duration(estimate['seconds'])}")
 
 
 def check_cost(name: str, config: dict, workers: int = 1, yes: bool = False) -> Cost | None:

@@ -27,7 +27,6 @@ Configuration errors raise :class:`ExperimentError` (a ``ValueError``) naming th
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime as _dt
 import importlib
@@ -35,9 +34,6 @@ import importlib.resources
 import math
 import os
 import re
-import shutil
-import tempfile
-import threading
 import time
 import tomllib
 import warnings
@@ -47,9 +43,9 @@ from pathlib import Path
 import numpy as np
 
 from . import interrupt
-from ._validation import DivergenceWarning, ParameterError
-from .io import (environment_info, remove_stale_temporaries, save_figure, write_json,
-                 write_npz)
+from ._validation import DivergenceWarning, ExperimentError, ParameterError
+from .io import environment_info, save_figure, write_json, write_npz
+from .outputs import DATA_FILE, FIGURE_FILE, SUMMARY_FILE, RunDirectory, claim, timestamped
 from .progress import Progress
 
 __all__ = [
@@ -70,7 +66,6 @@ __all__ = [
     "parse_override",
     "resolve_config",
     "run_experiment",
-    "prepare_out_dir",
     "reproduce",
     "ENV_EXPERIMENTS_DIR",
     "DEFAULT_RUNS_DIR",
@@ -80,19 +75,12 @@ __all__ = [
 ENV_EXPERIMENTS_DIR = "ADAM_ODE_EXPERIMENTS"  # overrides where the TOML configs are looked up
 PACKAGE_CONFIGS = "configs"  # the configs inside the installed package: adam_ode/configs/*.toml
 DEFAULT_RUNS_DIR = Path("runs")  # `run` writes to runs/<name>/<timestamp>/ unless --out is given
-TIMESTAMP_FORMAT = "%Y%m%d-%H%M%S"  # name of a run's directory under runs/<name>/
 DEFAULT_FIGURES_DIR = Path("figures")  # `reproduce` writes to figures/<experiment>/
 DEFAULT_SEED = 0
-SUMMARY_FILE = "summary.json"
-DATA_FILE = "data.npz"
-FIGURE_FILE = "figure.png"
 # Keys of a TOML file that are not parameters of the experiment: its one-line description and, in
 # a user's own file, the experiment (runner) it configures.
 META_KEYS = ("description", "experiment")
 EXPERIMENT_KEY = "experiment"
-# Integer parameters named like counts (n_runs, n_steps, cloud_runs, compare_steps, n_times, ...)
-# must be >= 1: checked once here, so the message names the key and not an internal quantity.
-_COUNT_KEY = re.compile(r"n_\w+|\w+_runs|\w+_steps")
 # Keys of summary.json that the framework fills in (a runner's key numbers may not reuse them).
 RESERVED_SUMMARY_KEYS = ("experiment", "name", "description", "config", "config_file", "seed",
                          "workers", "started_at", "wall_time_s", "environment", "estimate",
@@ -110,10 +98,6 @@ class ReproduceError(RuntimeError):
         self.failed = dict(failed)
         super().__init__(f"{len(failed)} experiment(s) failed: " + "; ".join(
             f"{name} ({reason})" for name, reason in failed.items()))
-
-
-class ExperimentError(ParameterError):
-    """A configuration or usage error (unknown experiment or key, wrong type, bad value)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,7 +134,9 @@ class RunContext:
     Attributes
     ----------
     out_dir : Path
-        Output directory (already created); runners may write extra files there.
+        Where the runner may write extra files: the run's staging directory, whose files are
+        moved into the output directory together with ``data.npz``, ``figure.png`` and
+        ``summary.json`` when the run completes (:mod:`adam_ode.outputs`).
     seed : int
         Root seed: build every random stream from :meth:`seed_sequence`.
     workers : int
@@ -489,8 +475,9 @@ def resolve_config(name, overrides=(), seed: int | None = None) -> dict:
 
     ``name`` is a shipped experiment, the path of a user's TOML file or an
     :class:`ExperimentSpec`. ``seed`` (the ``--seed`` option), when given, replaces the config's
-    ``seed``. Counts (``n_runs``, ``*_runs``, ``*_steps``, ``n_*``) must be >= 1. A ``problem``
-    table is checked by building it with :func:`adam_ode.problems.make_problem`.
+    ``seed``. A ``problem`` table is checked by building it with
+    :func:`adam_ode.problems.make_problem`; ranges are checked by
+    :func:`adam_ode.config_checks.check_experiment`.
     """
     spec = find_experiment(name)
     config = copy.deepcopy(spec.defaults)
@@ -503,10 +490,6 @@ def resolve_config(name, overrides=(), seed: int | None = None) -> dict:
     if seed is not None:
         config["seed"] = seed
     config["seed"] = _check_seed("seed", config["seed"])
-    for key, value in config.items():
-        if isinstance(value, int) and not isinstance(value, bool) and _COUNT_KEY.fullmatch(key) \
-                and value < 1:
-            raise ExperimentError(f"{key} must be an integer >= 1, got {value}")
     if "problem" in config:
         _check_problem(config["problem"])
     return config
@@ -548,8 +531,8 @@ def _check_workers(workers) -> int:
 
 def run_experiment(name, overrides=(), out_dir=None, seed: int | None = None,
                    workers: int | None = None, quiet: bool = False,
-                   yes: bool = False) -> RunRecord:
-    """Resolve the config of ``name``, run its runner and write the result files.
+                   yes: bool = False, force: bool = False, dry_run: bool = False) -> RunRecord:
+    """Resolve the config of ``name``, check it, run its runner and write the result files.
 
     Parameters
     ----------
@@ -560,7 +543,8 @@ def run_experiment(name, overrides=(), out_dir=None, seed: int | None = None,
         Config overrides (see :func:`parse_override`).
     out_dir : path, optional
         Output directory (default ``runs/<name>/<timestamp>``), created if needed. Checked before
-        any computation: it must be a directory (or creatable) and writable.
+        any computation (:func:`adam_ode.outputs.claim`): not empty, a directory (or creatable),
+        writable, and holding no other results unless ``force``.
     seed : int, optional
         Overrides the config's ``seed``.
     workers : int ≥ 1, optional
@@ -570,35 +554,55 @@ def run_experiment(name, overrides=(), out_dir=None, seed: int | None = None,
     yes : bool
         Run even when the cost estimate is above :data:`adam_ode.cost.TIME_LIMIT_S` (memory above
         what is available is always refused).
+    force : bool
+        Replace the results an output directory already holds.
+    dry_run : bool
+        Check everything and estimate the cost, run nothing, write nothing: the returned record
+        has ``result=None`` and the estimate in ``summary["estimate"]``.
 
     Returns
     -------
     RunRecord
 
-    Warnings raised during the run are recorded in ``summary.json`` (``warnings``, each once) and
-    re-emitted once each when the run ends; ``diverged_runs`` counts the runs that the Monte
-    Carlo reported as diverged (:class:`DivergenceWarning`).
+    Every check (config keys, types and ranges, the runner's own ``check``, the cost, the output
+    directory) happens before the runner starts; an error is an :class:`ExperimentError` naming
+    the key as written. Warnings raised during the run are recorded in ``summary.json``
+    (``warnings``, each once) and re-emitted once each when the run ends; ``diverged_runs``
+    counts the runs reported as diverged (:class:`DivergenceWarning`).
     """
+    from .config_checks import check_experiment
     from .cost import check_cost
 
     workers = _check_workers(workers)
     spec = find_experiment(name)
     runner = get_runner(spec.runner)
     config = resolve_config(spec, overrides, seed)
-    cost = check_cost(spec.runner, config, workers=workers, yes=yes)
-    out_dir = Path(out_dir) if out_dir is not None else _timestamped(DEFAULT_RUNS_DIR / spec.name)
-    guard = _OutputGuard(out_dir, prepare_out_dir(out_dir))
-    interrupt.on_abort(guard.abort)
     try:
-        record = _run_and_write(spec, runner, config, cost, out_dir, workers, quiet, guard)
+        check_experiment(spec.runner, config)
+    except ExperimentError as err:
+        raise ExperimentError(f"{spec.path}: {err}" if spec.path is not None else str(err)) \
+            from None
+    cost = check_cost(spec.runner, config, workers=workers, yes=yes or dry_run)
+    target = out_dir if out_dir is not None else timestamped(DEFAULT_RUNS_DIR / spec.name)
+    if dry_run:
+        from .outputs import check_target
+
+        path = check_target(target, experiment=spec.runner, config=config, force=force)
+        summary = {"experiment": spec.runner, "name": spec.name, "config": config,
+                   "estimate": None if cost is None else cost.as_dict(workers)}
+        return RunRecord(spec.name, path, summary, None, 0.0, ())
+    directory = claim(target, experiment=spec.runner, config=config, force=force)
+    interrupt.on_abort(directory.abort)
+    try:
+        record = _run_and_write(spec, runner, config, cost, workers, quiet, directory)
     except interrupt.Interrupted as err:
-        err.outcome = guard.abort()  # the CLI prints "interrupted: <outcome>"
+        err.outcome = directory.abort()  # the CLI prints "interrupted: <outcome>"
         raise
     except BaseException:
-        guard.abort()
+        directory.abort()
         raise
     finally:
-        interrupt.remove_abort(guard.abort)
+        interrupt.remove_abort(directory.abort)
     for message in record.caught:
         warnings.warn_explicit(message.message, message.category, message.filename,
                                message.lineno)
@@ -611,8 +615,11 @@ class _Outcome:
     caught: list
 
 
-def _run_and_write(spec, runner, config, cost, out_dir, workers, quiet, guard) -> _Outcome:
-    ctx = RunContext(out_dir=out_dir, seed=config["seed"], workers=workers, quiet=quiet)
+def _run_and_write(spec, runner, config, cost, workers, quiet,
+                   directory: RunDirectory) -> _Outcome:
+    out_dir = directory.path
+    ctx = RunContext(out_dir=directory.staging, seed=config["seed"], workers=workers,
+                     quiet=quiet)
     started = _dt.datetime.now(_dt.timezone.utc).astimezone()
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -628,8 +635,7 @@ def _run_and_write(spec, runner, config, cost, out_dir, workers, quiet, guard) -
         more = "" if len(non_finite) <= 5 else f" (and {len(non_finite) - 5} more)"
         texts.append(f"NonFinite: {len(non_finite)} key number(s) are not finite (null in "
                      f"summary.json): {shown}{more}")
-    diverged = sum(int(m.group(1)) for w in caught if issubclass(w.category, DivergenceWarning)
-                   for m in [_DIVERGED.search(str(w.message))] if m)
+    diverged = _diverged_runs(caught)
     summary = {
         "experiment": spec.runner,
         "name": spec.name,
@@ -653,24 +659,39 @@ def _run_and_write(spec, runner, config, cost, out_dir, workers, quiet, guard) -
         raise TypeError(f"runner of {spec.runner!r} returned reserved summary keys "
                         f"{sorted(clash)}")
     interrupt.check()  # an interrupt during the run: write nothing
-    # Writing takes well under a second; a Ctrl-C now takes effect once the files are complete.
+    # Everything is written into the staging directory, then moved into place at once: a full
+    # disk or an error leaves the earlier files as they were. A Ctrl-C now takes effect once the
+    # files are complete (writing takes well under a second).
     with interrupt.deferred():
-        # summary.json marks a complete run: drop a stale one before the new files replace the old.
-        (out_dir / SUMMARY_FILE).unlink(missing_ok=True)
-        guard.writing = True
-        files = [write_npz(out_dir / DATA_FILE, **result.arrays)]
+        stage = directory.staging
+        write_npz(stage / DATA_FILE, **result.arrays)
         if result.figure is not None:
-            files.append(save_figure(result.figure, out_dir / FIGURE_FILE))
+            save_figure(result.figure, stage / FIGURE_FILE)
             import matplotlib.pyplot as plt
 
             plt.close(result.figure)
         wall_time = time.perf_counter() - t0  # the run and its data and figure files
         summary["wall_time_s"] = round(wall_time, 3)
         summary.update(result.summary)
-        files.append(write_json(out_dir / SUMMARY_FILE, summary))  # last: marks a complete run
-        guard.complete = True
+        write_json(stage / SUMMARY_FILE, summary)  # last: marks a complete run
+        files = directory.commit()
     record = RunRecord(spec.name, out_dir, summary, result, wall_time, tuple(files))
     return _Outcome(record, caught)
+
+
+def _diverged_runs(caught) -> int:
+    """Runs reported as diverged by the run's :class:`DivergenceWarning` s (structured counts
+    where the warning carries them, else the "k of n runs" of its text)."""
+    total = 0
+    for w in caught:
+        if not issubclass(w.category, DivergenceWarning):
+            continue
+        count = getattr(w.message, "count", None)
+        if count is None:
+            m = _DIVERGED.search(str(w.message))
+            count = int(m.group(1)) if m else 0
+        total += int(count)
+    return total
 
 
 def _unique_warnings(caught) -> list:
@@ -700,105 +721,18 @@ def _non_finite_keys(obj, prefix: str = "") -> list:
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# Output directories
-
-
-def _timestamped(root: Path) -> Path:
-    """``root/<YYYYmmdd-HHMMSS>``, with a ``-1``, ``-2`` … suffix if that directory exists."""
-    stamp = _dt.datetime.now().strftime(TIMESTAMP_FORMAT)
-    path, i = root / stamp, 0
-    while path.exists():
-        i += 1
-        path = root / f"{stamp}-{i}"
-    return path
-
-
-def prepare_out_dir(out_dir) -> list:
-    """Create ``out_dir`` if needed and check it is a writable directory, before any computing.
-
-    Returns the directories created (outermost first), so that a failed run can remove them.
-    Stale temporary files of an earlier, killed run are removed. Raises :class:`ExperimentError`
-    (one line naming the directory) when it exists as a file, sits under a file, or is not
-    writable.
-    """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ExperimentError(f"output directory {out_dir} exists and is not a directory")
-    missing, parent = [], out_dir
-    while not parent.exists():
-        missing.append(parent)
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ExperimentError(f"output directory {out_dir}: {parent} is not a directory")
-    created = []
-    try:
-        for directory in reversed(missing):
-            directory.mkdir()
-            created.append(directory)
-        fd, probe = tempfile.mkstemp(prefix=".adam-ode-probe.", suffix=".tmp", dir=out_dir)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        _remove_created(created)
-        reason = err.strerror or type(err).__name__
-        raise ExperimentError(f"output directory {out_dir} is not writable ({reason})") from None
-    remove_stale_temporaries(out_dir)
-    return created
-
-
-def _remove_created(created) -> None:
-    """Remove the directories a run created (innermost first) if they are empty."""
-    for directory in reversed(created):
-        with contextlib.suppress(OSError):
-            directory.rmdir()
-
-
-class _OutputGuard:
-    """Undo what an unfinished run did to its output directory (failure or interrupt).
-
-    A directory the run created is removed with its content; a directory that existed keeps its
-    files (only temporary files are removed). :meth:`abort` returns one line saying which.
-    """
-
-    def __init__(self, out_dir: Path, created: list):
-        self.out_dir = out_dir
-        self.created = created
-        self.writing = False
-        self.complete = False
-        self._message = None
-        self._lock = threading.Lock()  # the interrupt watchdog may call abort from its thread
-
-    def abort(self) -> str:
-        with self._lock:
-            return self._abort()
-
-    def _abort(self) -> str:
-        if self._message is not None:
-            return self._message
-        if self.complete:
-            self._message = f"results complete in {self.out_dir}"
-        elif self.created:
-            shutil.rmtree(self.created[-1], ignore_errors=True)
-            _remove_created(self.created[:-1])
-            self._message = f"nothing written to {self.out_dir}"
-        else:
-            remove_stale_temporaries(self.out_dir)
-            self._message = (f"{self.out_dir} is incomplete (no {SUMMARY_FILE})" if self.writing
-                             else f"nothing written to {self.out_dir} (its files are unchanged)")
-        return self._message
-
-
 def reproduce(out_root=None, workers: int | None = None, quiet: bool = False, only=None,
-              log=print, yes: bool = False) -> list:
+              log=print, yes: bool = False, force: bool = False) -> list:
     """Run every registered experiment with its default config into ``out_root/<name>/``.
 
     Parameters
     ----------
     out_root : path, optional
         Default ``figures`` (relative to the current directory).
-    workers, quiet, yes
-        As in :func:`run_experiment`.
+    workers, quiet, yes, force
+        As in :func:`run_experiment`: a directory ``out_root/<name>/`` holding the same
+        experiment's run with the same config (the committed figures) is replaced; anything
+        else there needs ``force``.
     only : list of str, optional
         Restrict to these experiments (each must have a config and a runner).
     log : callable
@@ -814,7 +748,9 @@ def reproduce(out_root=None, workers: int | None = None, quiet: bool = False, on
         After running all of them, when some experiments failed (named with their error).
     """
     workers = _check_workers(workers)
-    out_root = Path(out_root) if out_root is not None else DEFAULT_FIGURES_DIR
+    from .outputs import check_out_path
+
+    out_root = check_out_path(out_root) if out_root is not None else DEFAULT_FIGURES_DIR
     runners = registered_runners()
     configs = list_experiments()
     if only:
@@ -833,7 +769,7 @@ def reproduce(out_root=None, workers: int | None = None, quiet: bool = False, on
     for name in names:
         try:
             rec = run_experiment(name, out_dir=out_root / name, workers=workers, quiet=quiet,
-                                 yes=yes)
+                                 yes=yes, force=force)
         except interrupt.Interrupted:
             raise
         except Exception as err:  # one broken experiment must not cost the other figures

@@ -36,6 +36,7 @@ nothing with it: the scheduler runs its points elsewhere.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import csv
 import hashlib
 import io
@@ -46,6 +47,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -56,7 +58,7 @@ from . import interrupt
 from .io import atomic_write, save_figure, to_jsonable, write_json
 
 __all__ = ["sweep", "SweepTable", "SweepError", "parse_grid", "point_key", "point_seed",
-           "point_dir_name", "SWEEP_CSV", "SWEEP_FIGURE", "SWEEP_MANIFEST"]
+           "point_dir_name", "draw_table", "check_scheduler_address", "SWEEP_CSV", "SWEEP_FIGURE", "SWEEP_MANIFEST"]
 
 SWEEP_CSV = "sweep.csv"
 SWEEP_FIGURE = "sweep.png"
@@ -65,7 +67,8 @@ SEED_BYTES = 8  # bytes of sha256 taken for a point's seed (then >> 1: a 63-bit 
 MAX_DIR_NAME = 96  # longer point names are cut and completed by a hash
 DIR_HASH_CHARS = 8
 POINT_WORKERS = 1  # threads per point: the points themselves are the parallelism
-DASK_CONNECT_TIMEOUT_S = 30
+DASK_CONNECT_TIMEOUT_S = 30  # seconds to reach the scheduler
+DASK_WORKER_TIMEOUT_S = 60.0  # seconds to wait for a first worker (a cluster starting up)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+,\-]")
 # Columns of sweep.csv taken from a point's summary besides its key numbers.
 BOOKKEEPING_COLUMNS = ("seed", "diverged_runs")
@@ -203,7 +206,8 @@ class _Point:
 
 
 def _points(spec, grid, overrides, seed, yes) -> tuple[list, int]:
-    """Every point of the grid, resolved and cost-checked before anything runs."""
+    """Every point of the grid, resolved, checked and cost-checked before anything runs."""
+    from .config_checks import check_experiment
     from .cost import check_cost
 
     base = ex.resolve_config(spec, overrides, seed)
@@ -218,6 +222,7 @@ def _points(spec, grid, overrides, seed, yes) -> tuple[list, int]:
         s = int(values["seed"]) if "seed" in values else point_seed(root_seed, key)
         try:
             config = ex.resolve_config(spec, point_overrides, s)
+            check_experiment(spec.runner, config)
             check_cost(spec.runner, config, workers=POINT_WORKERS, yes=yes)
         except ex.ExperimentError as err:
             raise ex.ExperimentError(f"sweep point {key}: {err}") from None
@@ -233,10 +238,30 @@ def _points(spec, grid, overrides, seed, yes) -> tuple[list, int]:
 # Running one point (in a worker process, local or Dask)
 
 
-def _run_point(spec, overrides, seed, yes) -> dict:
+POINT_PREFIX = "adam-ode-point-"  # temporary directories of points: <prefix><client pid>-*
+
+
+def _point_prefix(client_pid: int) -> str:
+    return f"{POINT_PREFIX}{client_pid}-"
+
+
+def _worker_init() -> None:
+    """Local worker processes: SIGTERM (the client abandoning its points) unwinds the point, so
+    that its temporary directory is removed (the kernels return to Python between chunks)."""
+    import signal
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the client handles Ctrl-C
+
+
+def _run_point(spec, overrides, seed, yes, client_pid=None) -> dict:
     """Run one point in a temporary directory; return its files' bytes and its summary."""
     interrupt.reset()
-    tmp = Path(tempfile.mkdtemp(prefix="adam-ode-point-"))
+    prefix = _point_prefix(client_pid) if client_pid is not None else POINT_PREFIX
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         import warnings
 
@@ -261,7 +286,7 @@ def _write_point(directory: Path, files: dict) -> None:
                     f.write(files[name])
 
 
-def _complete(directory: Path, point: _Point) -> dict | None:
+def _complete(directory: Path, point: _Point, force: bool = False) -> dict | None:
     """The summary of an already complete point (same config), or None; error if different."""
     path = directory / ex.SUMMARY_FILE
     if not path.is_file():
@@ -271,8 +296,11 @@ def _complete(directory: Path, point: _Point) -> dict | None:
     except (OSError, ValueError):
         return None  # unreadable: run it again
     if summary.get("config") != point.config:
+        if force:
+            return None  # replaced by this sweep's point
         raise ex.ExperimentError(f"{directory} holds a run with another config (not point "
-                                 f"{point.key} of this sweep); use another --out")
+                                 f"{point.key} of this sweep); use another --out, or --force "
+                                 "to replace it")
     return summary
 
 
@@ -282,20 +310,61 @@ def _complete(directory: Path, point: _Point) -> dict | None:
 
 def _local_pool(workers: int):
     context = multiprocessing.get_context("spawn")
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                  initializer=_worker_init)
 
 
-def _run_local(tasks, workers, on_result):
+@contextlib.contextmanager
+def _main_module_hidden():
+    """Start worker processes without re-running the caller's script.
+
+    The ``spawn`` start method makes each worker import the parent's ``__main__`` (by path, or by
+    name under ``python -m``) before it runs a task; a plain script calling :func:`sweep` at top
+    level, without ``if __name__ == "__main__":``, would then call it again in every worker and
+    the pool would break. The tasks are functions of this package, so the workers do not need
+    the caller's module: its path and name are hidden while the workers start.
+    """
+    main = sys.modules.get("__main__")
+    saved = {}
+    for attr in ("__file__", "__spec__"):
+        if main is not None and attr in vars(main):
+            saved[attr] = vars(main)[attr]
+    try:
+        if main is not None:
+            if "__file__" in saved:
+                del main.__file__
+            if "__spec__" in saved:
+                main.__spec__ = None
+        yield
+    finally:
+        for attr, value in saved.items():
+            setattr(main, attr, value)
+
+
+def _remove_point_directories(client_pid: int) -> None:
+    for path in Path(tempfile.gettempdir()).glob(_point_prefix(client_pid) + "*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _run_local(tasks, workers, on_result, on_ready):
     pool = _local_pool(workers)
+    processes = []
 
-    def abort():  # Ctrl-C: the points still running in child processes are abandoned
-        for process in list(getattr(pool, "_processes", {}).values()):
+    def abort():  # Ctrl-C or SIGTERM: the points still running in child processes are abandoned
+        for process in processes or list(getattr(pool, "_processes", {}).values()):
             process.terminate()
+        for process in processes:
+            process.join(timeout=2.0)
+        _remove_point_directories(os.getpid())
         return None
 
     interrupt.on_abort(abort)
     try:
-        futures = {pool.submit(_run_point, *args): index for index, args in tasks}
+        on_ready()
+        with _main_module_hidden():
+            futures = {pool.submit(_run_point, *args, os.getpid()): index
+                       for index, args in tasks}
+        processes = list(getattr(pool, "_processes", {}).values())
         pending = set(futures)
         while pending:
             done, pending = concurrent.futures.wait(pending, timeout=0.2,
@@ -312,7 +381,21 @@ def _run_local(tasks, workers, on_result):
     pool.shutdown(wait=True)
 
 
-def _run_dask(tasks, address, on_result):
+_ADDRESS = re.compile(r"(?:(tcp|tls|inproc|ucx|ws|wss)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+)"
+                      r"(?::(\d{1,5}))?/?")
+
+
+def check_scheduler_address(address: str) -> str:
+    """A Dask scheduler address ``[tcp://]host[:port]`` (one line naming the option if not)."""
+    text = str(address).strip()
+    m = _ADDRESS.fullmatch(text)
+    if not text or m is None or (m.group(3) is not None and not 0 < int(m.group(3)) < 65536):
+        raise ex.ExperimentError(f"--scheduler {address!r} is not a Dask scheduler address; "
+                                 "expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786")
+    return text
+
+
+def _run_dask(tasks, address, on_result, on_ready, log, worker_timeout):
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -320,10 +403,20 @@ def _run_dask(tasks, address, on_result):
             from None
     try:
         client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S, set_as_default=False)
-    except (OSError, TimeoutError) as err:
-        raise ex.ExperimentError(f"cannot reach the Dask scheduler at {address} ({err})") \
-            from None
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ex.ExperimentError(f"cannot reach the Dask scheduler at {address} within "
+                                 f"{DASK_CONNECT_TIMEOUT_S} s ({ex_message(err)})") from None
     try:
+        if not client.scheduler_info().get("workers"):
+            log(f"waiting up to {worker_timeout:g} s for a Dask worker to connect to {address} "
+                f"(start one with: dask worker {address})")
+            try:
+                client.wait_for_workers(1, timeout=worker_timeout)
+            except (TimeoutError, OSError) as err:
+                raise ex.ExperimentError(
+                    f"no Dask worker connected to {address} within {worker_timeout:g} s; start "
+                    f"one with: dask worker {address}") from None
+        on_ready()
         futures = {}
         for index, args in tasks:
             fut = client.submit(_run_point, *args, pure=False,
@@ -340,9 +433,41 @@ def _run_dask(tasks, address, on_result):
 # The sweep
 
 
+def _manifest(spec, grid, overrides, root_seed, points) -> dict:
+    return {"experiment": spec.runner, "name": spec.name, "grid": grid, "overrides": overrides,
+            "root_seed": root_seed,
+            "seed_rule": "int.from_bytes(sha256(f'{root_seed}:{point}').digest()[:8], 'big') >> 1",
+            "points": [{"point": p.key, "dir": p.dir_name, "seed": p.seed} for p in points]}
+
+
+def _check_sweep_dir(out: Path, manifest: dict, force: bool) -> None:
+    """Refuse a directory that holds another sweep, or a run, unless ``force``."""
+    from .outputs import RESULT_FILES, holds_results
+
+    if force:
+        return
+    previous = out / SWEEP_MANIFEST
+    if previous.is_file():
+        try:
+            old = json.loads(previous.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        same = isinstance(old, dict) and all(
+            old.get(k) == to_jsonable(manifest[k]) for k in ("experiment", "grid", "overrides",
+                                                              "root_seed"))
+        if not same:
+            raise ex.ExperimentError(f"{out} holds another sweep (other experiment, grid, "
+                                     "overrides or seed); choose another --out, or pass --force "
+                                     "to replace its table")
+    elif any(name in RESULT_FILES for name in holds_results(out)):
+        raise ex.ExperimentError(f"{out} holds the results of a run, not a sweep; choose "
+                                 "another --out, or pass --force")
+
+
 def sweep(name_or_path, grid: dict, *, overrides=None, scheduler: str | None = None, out,
           seed: int | None = None, workers: int | None = None, metric: str | None = None,
-          yes: bool = False, log=None) -> SweepTable:
+          yes: bool = False, log=None, force: bool = False, dry_run: bool = False,
+          worker_timeout: float = DASK_WORKER_TIMEOUT_S) -> SweepTable:
     """Run ``name_or_path`` at every point of ``grid`` (see the module docstring).
 
     Parameters
@@ -355,19 +480,27 @@ def sweep(name_or_path, grid: dict, *, overrides=None, scheduler: str | None = N
     overrides : list of "key=value" or dict, optional
         Applied at every point (before the point's own values).
     scheduler : str, optional
-        Address of a running Dask scheduler; None: local processes.
+        Address of a running Dask scheduler (``tcp://host:8786``); None: local processes.
     out : path
-        The sweep directory (required).
+        The sweep directory (required). One that holds another sweep, or a run, is refused
+        unless ``force``; the same sweep resumes.
     seed : int, optional
         Root seed (default: the config's).
     workers : int, optional
         Local processes (default: all cores; ignored with a scheduler).
     metric : str, optional
-        The column of ``sweep.csv`` drawn in ``sweep.png`` (default: the first key number).
+        The column of ``sweep.csv`` drawn in ``sweep.png`` (default: the first key number). It
+        is checked against the first point's key numbers as soon as that point is complete.
     yes : bool
         Run points whose cost estimate is above the time limit.
     log : callable, optional
         Receives one line per finished point.
+    force : bool
+        Replace another sweep's table (and points of other configs) in ``out``.
+    dry_run : bool
+        Check every point and the directory, run nothing; returns the table of points.
+    worker_timeout : float
+        Seconds to wait for a first Dask worker to connect before giving up.
 
     Returns
     -------
@@ -376,10 +509,16 @@ def sweep(name_or_path, grid: dict, *, overrides=None, scheduler: str | None = N
     Raises
     ------
     ExperimentError
-        Before anything runs: a bad grid, config, cost or output directory.
+        Before anything runs: a bad grid, config value of any point, cost, scheduler address or
+        output directory; or a bad ``metric``, once the first point is complete.
     SweepError
         After the others were written, when some points failed.
+
+    Called from a plain script, a sweep on local processes works with or without
+    ``if __name__ == "__main__":`` (the workers do not re-run the script).
     """
+    from .outputs import _existing_parent, _remove_created, check_out_path
+
     spec = ex.find_experiment(name_or_path)
     ex.get_runner(spec.runner)
     grid = _check_grid(grid)
@@ -388,27 +527,44 @@ def sweep(name_or_path, grid: dict, *, overrides=None, scheduler: str | None = N
     overrides = list(overrides or [])
     if out is None:
         raise ex.ExperimentError("a sweep needs an output directory (--out DIR)")
+    out = check_out_path(out)
+    if scheduler is not None:
+        scheduler = check_scheduler_address(scheduler)
     workers = ex._check_workers(workers)
     points, root_seed = _points(spec, grid, overrides, seed, yes)
-    out = Path(out)
-    created = ex.prepare_out_dir(out)
+    manifest = _manifest(spec, grid, overrides, root_seed, points)
+    if out.exists() and not out.is_dir():
+        raise ex.ExperimentError(f"output directory {out} exists and is not a directory")
+    _check_sweep_dir(out, manifest, force)
+    if dry_run:
+        return _table(points, {}, list(grid), out)
+    missing, _parent = _existing_parent(out)
+    created = []
+    try:
+        for directory in reversed(missing):
+            directory.mkdir()
+            created.append(directory)
+    except OSError as err:
+        _remove_created(created)
+        raise ex.ExperimentError(f"output directory {out} is not writable "
+                                 f"({err.strerror or type(err).__name__})") from None
     log = log or (lambda text: None)
 
     summaries, todo = {}, []
     for index, point in enumerate(points):
-        summary = _complete(out / point.dir_name, point)
+        summary = _complete(out / point.dir_name, point, force)
         if summary is not None:
             summaries[index] = summary
         else:
             todo.append(index)
-    write_json(out / SWEEP_MANIFEST, {
-        "experiment": spec.runner, "name": spec.name, "grid": grid, "overrides": overrides,
-        "root_seed": root_seed,
-        "seed_rule": "int.from_bytes(sha256(f'{root_seed}:{point}').digest()[:8], 'big') >> 1",
-        "points": [{"point": p.key, "dir": p.dir_name, "seed": p.seed} for p in points]})
+    if metric is not None and summaries:
+        _check_metric(_table(points, summaries, list(grid), out), metric)
     skipped = len(summaries)
     if skipped:
         log(f"sweep: {skipped} of {len(points)} points already complete")
+
+    def ready():  # the executor is reached: the sweep is under way
+        write_json(out / SWEEP_MANIFEST, manifest)
 
     failed = {}
     finished = [0]
@@ -428,29 +584,42 @@ def sweep(name_or_path, grid: dict, *, overrides=None, scheduler: str | None = N
         finished[0] += 1
         log(f"[{finished[0] + skipped}/{len(points)}] {point.key}: "
             f"{result['wall_time_s']:.2f} s")
+        if metric is not None and len(summaries) == 1:
+            _check_metric(_table(points, summaries, list(grid), out), metric,
+                          f"; {len(summaries)} of {len(points)} points complete in {out}, rerun "
+                          "with another --metric to run the others")
 
     tasks = [(i, (spec, points[i].overrides, points[i].seed, yes)) for i in todo]
     try:
         if tasks:
             if scheduler:
-                _run_dask(tasks, scheduler, on_result)
+                _run_dask(tasks, scheduler, on_result, ready, log, worker_timeout)
             else:
-                _run_local(tasks, min(workers, len(tasks)), on_result)
-    except interrupt.Interrupted as err:
+                _run_local(tasks, min(workers, len(tasks)), on_result, ready)
+        else:
+            ready()
+    except (interrupt.Interrupted, ex.ExperimentError) as err:
         done = len(summaries)
         if done == 0 and created:
             shutil.rmtree(created[-1], ignore_errors=True)
-            ex._remove_created(created[:-1])
-            err.outcome = f"nothing written to {out}"
+            _remove_created(created[:-1])
+            outcome = f"nothing written to {out}"
         else:
-            err.outcome = (f"{done} of {len(points)} points complete in {out}; rerun the same "
-                           "command to run the others")
+            outcome = (f"{done} of {len(points)} points complete in {out}; rerun the same "
+                       "command to run the others")
+        if isinstance(err, interrupt.Interrupted):
+            err.outcome = outcome
         raise
 
     table = _table(points, summaries, list(grid), out)
     table.ran, table.skipped = finished[0], skipped
     _write_csv(table)
-    table.figure_path = _figure(table, metric, spec)
+    fig = draw_table(table, metric, spec.name)
+    if fig is not None:
+        from .runners._plot import pyplot
+
+        table.figure_path = save_figure(fig, table.out / SWEEP_FIGURE)
+        pyplot().close(fig)
     if failed:
         raise SweepError(failed, table)
     return table
@@ -472,7 +641,8 @@ def _scalars(obj, prefix="") -> list:
 
 
 def _table(points, summaries, keys, out) -> SweepTable:
-    rows, columns, warnings_seen = [], list(keys) + ["point"] + list(BOOKKEEPING_COLUMNS), []
+    columns = list(keys) + ["point"] + [c for c in BOOKKEEPING_COLUMNS if c not in keys]
+    rows, warnings_seen = [], []
     for index, point in enumerate(points):
         summary = summaries.get(index)
         row = dict(point.values)
@@ -519,19 +689,32 @@ def _numeric(values) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
-def _figure(table: SweepTable, metric, spec) -> Path | None:
-    """Draw ``metric`` over the grid: against the first key, one line per other combination."""
-    key_numbers = [c for c in table.columns if c not in table.keys and c != "point"
-                   and c not in BOOKKEEPING_COLUMNS]
+def _key_numbers(table: SweepTable) -> list:
+    return [c for c in table.columns if c not in table.keys and c != "point"
+            and c not in BOOKKEEPING_COLUMNS]
+
+
+def _check_metric(table: SweepTable, metric: str, more: str = "") -> None:
+    if metric not in table.columns:
+        shown = ", ".join(_key_numbers(table)[:12])
+        rest = len(_key_numbers(table)) - 12
+        raise ex.ExperimentError(f"--metric {metric!r} is not a column of {SWEEP_CSV}; key "
+                                 f"numbers: {shown}" + (f" (and {rest} more)" if rest > 0 else "")
+                                 + more)
+
+
+def draw_table(table: SweepTable, metric, name: str):
+    """``metric`` over the grid: against the first key, one line per other combination (a
+    figure, or None when the table has no numeric column to draw)."""
+    key_numbers = _key_numbers(table)
     if metric is None:
         numeric = [c for c in key_numbers if _numeric([v for v in table.column(c)
                                                        if v is not None])]
         if not numeric:
             return None
         metric = numeric[0]
-    elif metric not in table.columns:
-        raise ex.ExperimentError(f"--metric {metric!r} is not a column of {SWEEP_CSV}; "
-                                 f"columns: {', '.join(key_numbers)}")
+    else:
+        _check_metric(table, metric)
     from .runners._plot import FIGSIZE_PANEL, STYLE, pyplot
 
     plt = pyplot()
@@ -556,9 +739,7 @@ def _figure(table: SweepTable, metric, spec) -> Path | None:
             ax.set_xticks(range(len(categories)), categories, rotation=20, ha="right")
         ax.set_xlabel(first)
         ax.set_ylabel(metric)
-        ax.set_title(f"{spec.name}: {metric} over the grid ({len(table.rows)} points)")
+        ax.set_title(f"{name}: {metric} over the grid ({len(table.rows)} points)")
         if rest:
             ax.legend(fontsize=8)
-    path = save_figure(fig, table.out / SWEEP_FIGURE)
-    plt.close(fig)
-    return path
+    return fig

@@ -127,7 +127,7 @@ def test_workers_must_be_positive(capsys):
 def test_numerical_validation_error_exits_2(tmp_path, capsys):
     assert main(["run", "lyapunov", "--set", "eps=-1", *TINY_LYAPUNOV,
                  "--out", str(tmp_path)]) == 2
-    assert "eps must be > 0" in capsys.readouterr().err
+    assert "eps = -1.0: must be > 0 (allowed range (0, inf))" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -200,7 +200,9 @@ def test_types_are_checked_and_converted(dummy_experiments):
 def test_run_context_and_seed(dummy_experiments, tmp_path, capsys):
     assert main(["run", "dummy", "--out", str(tmp_path), "--workers", "2", "--seed", "5"]) == 0
     ctx = dummy_experiments["ctx"]
-    assert (ctx.seed, ctx.workers, ctx.quiet, ctx.out_dir) == (5, 2, False, tmp_path)
+    assert (ctx.seed, ctx.workers, ctx.quiet, ctx.out_dir.parent) == (5, 2, False, tmp_path)
+    assert ctx.out_dir.name.startswith(".adam-ode-staging.")  # moved into place at the end
+    assert not ctx.out_dir.exists()
     assert "dummy table" in capsys.readouterr().out
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["value"] == 3.0 and summary["workers"] == 2

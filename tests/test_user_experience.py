@@ -202,7 +202,7 @@ def test_unwritable_out_is_refused_before_the_runner_runs(tmp_path, monkeypatch,
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)  # the staging directory of the run
     assert main(["run", "weak-convergence", "--out", str(tmp_path / "new" / "run")]) == 2
     err = capsys.readouterr().err
     assert "not writable (Permission denied)" in err and not calls
@@ -252,7 +252,7 @@ def test_non_finite_key_numbers_are_flagged(tmp_path):
 
 def test_negative_count_names_the_key(tmp_path):
     assert_one_line_error(cli("run", "weak-convergence", "--set", "n_runs=-3", cwd=tmp_path),
-                          "n_runs must be an integer >= 1, got -3")
+                          "n_runs = -3: must be an integer >= 1")
 
 
 def test_no_empty_directory_after_a_validation_error_in_the_runner(tmp_path):
@@ -331,7 +331,7 @@ def test_sigint_keeps_the_files_of_an_existing_directory(tmp_path):
     assert cli("run", "weak-convergence", *TINY_WC, "--out", "run", cwd=tmp_path).returncode == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()}
     proc = _start(tmp_path, "run", "weak-convergence", "--set", MANY_GAMMAS,
-                  "--set", "n_runs=1000", "--workers", "2", "--out", "run", "--quiet")
+                  "--set", "n_runs=1000", "--workers", "2", "--out", "run", "--quiet", "--force")
     time.sleep(4.0)
     latency, _, stderr = _interrupt_after(proc, tmp_path / "run", 0.0)
     assert proc.returncode == 130 and latency < 2.0, (stderr, latency)
