@@ -32,7 +32,7 @@ from ._validation import ExperimentError, ParameterError
 
 __all__ = ["keyed", "show", "check_conventions", "check_experiment", "require_positive",
            "require_nonnegative", "require_in", "require_choice", "require_points",
-           "require_vector", "CONVENTIONS"]
+           "require_vector", "require_start", "CONVENTIONS"]
 
 _MISSING = object()
 
@@ -143,6 +143,24 @@ def require_points(key: str, value, dim: int | None = None) -> list:
     if not isinstance(value, (list, tuple)) or not value:
         raise ExperimentError(f"{key} = {show(value)}: must be a non-empty list of points")
     return [require_vector(f"{key}[{i}]", p, dim) for i, p in enumerate(value)]
+
+
+def require_start(key: str, value, problem) -> list:
+    """A start point for ``problem``: ``dim`` finite numbers where F, ∇F and S are finite (a
+    start like [1e200, 1e200] overflows S and would fail inside the solver)."""
+    import numpy as np
+
+    x0 = require_vector(key, value, problem.dim)
+    with np.errstate(all="ignore"):
+        try:
+            values = [problem.F(np.asarray(x0)), problem.grad_F(np.asarray(x0)),
+                      problem.S(np.asarray(x0))]
+        except (ArithmeticError, ValueError):
+            values = [np.inf]
+    if not all(np.all(np.isfinite(v)) for v in values):
+        raise ExperimentError(f"{key} = {show(value)}: F, its gradient or S is not finite "
+                              "there (too far from the problem's minimizer); use a smaller start")
+    return x0
 
 
 def _check_number_or_list(key: str, value, low: float, closed: bool) -> None:

@@ -1,10 +1,10 @@
 """Cost of an experiment before it runs: iterations, time and memory, and the limits enforced.
 
-Every runner has an estimate ``estimate(config) -> Cost``: the number of (run·step) iterations,
-the size of one run's state z = (x, m, v) in floats, and the bytes of what the run records or
-holds at once (trajectories, reference paths, per-run statistics). A runner module may define its
-own ``estimate(config)`` function; otherwise the one registered here under the experiment's name
-is used (:data:`ESTIMATORS`); an experiment with neither runs without an estimate.
+Every runner module owns its estimate ``estimate(config) -> Cost``: the number of (run·step)
+iterations, the size of one run's state z = (x, m, v) in floats, and the bytes of what the run
+records or holds at once (trajectories, reference paths, per-run statistics). An experiment
+registered from elsewhere may register one with :func:`estimator` (:data:`ESTIMATORS`); an
+experiment with neither runs without an estimate.
 
 :func:`check_cost` turns the estimate into seconds with :func:`seconds_per_run_step` (a rough
 model of the numba kernels, measured on a 2-core machine: right within a factor of a few) and
@@ -24,7 +24,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from .experiments import ExperimentError
+from ._validation import ExperimentError
 
 __all__ = ["Cost", "ESTIMATORS", "estimator", "estimate", "check_cost", "describe_estimate",
            "seconds_per_run_step",
@@ -176,16 +176,16 @@ def check_cost(name: str, config: dict, workers: int = 1, yes: bool = False) -> 
 
 
 # --------------------------------------------------------------------------------------------
-# Helpers and the estimates of the shipped runners
+# Helpers of the runners' estimates
 
 
-def _dim(config: dict) -> int:
+def problem_dim(config: dict) -> int:
     from .problems import make_problem
 
     return make_problem(config["problem"]).dim
 
 
-def _steps(T: float, gamma: float, T_key: str = "T", gamma_key: str = "gammas") -> int:
+def steps_covering(T: float, gamma: float, T_key: str = "T", gamma_key: str = "gammas") -> int:
     """floor(T/γ) iterations, at least one (a horizon shorter than one step is an error)."""
     from .montecarlo import steps_for_horizon
 
@@ -199,109 +199,17 @@ def _steps(T: float, gamma: float, T_key: str = "T", gamma_key: str = "gammas") 
     return n
 
 
-def _gammas(config: dict, key: str = "gammas") -> list:
+def step_sizes(config: dict, key: str = "gammas") -> list:
     gammas = [float(g) for g in config[key]]
     if not gammas:
         raise ExperimentError(f"{key} must be a non-empty list of step sizes > 0")
     return gammas
 
 
-def _recorded(n_steps: int, points: int) -> int:
+def recorded_states(n_steps: int, points: int) -> int:
     """States kept by a runner recording every max(1, N // points)-th step."""
     return n_steps // max(1, n_steps // points) + 1
 
 
-def _bytes(floats) -> int:
+def float_bytes(floats) -> int:
     return int(math.ceil(floats)) * FLOAT_BYTES
-
-
-@estimator("weak-convergence")
-def _weak_convergence(config: dict) -> Cost:
-    z = 3 * _dim(config)
-    n_runs, gammas = config["n_runs"], _gammas(config)
-    steps = [_steps(config["T"], g) for g in gammas]
-    memory = _bytes(max(REFERENCE_COPIES * (n + 1) * z for n in steps)
-                    + n_runs * (len(gammas) + PER_RUN_FLOATS + z))
-    return Cost(n_runs * sum(steps), z, memory, ("n_runs", "gammas"))
-
-
-@estimator("convergence")
-def _convergence(config: dict) -> Cost:
-    from .runners.convergence import RECORD_POINTS
-
-    z = 3 * _dim(config)
-    n_runs, gammas = config["n_runs"], _gammas(config)
-    steps = [_steps(config["T"], g) for g in gammas]
-    # record (R, K, 3d) and the distances computed from it
-    memory = _bytes(max(n_runs * _recorded(n, RECORD_POINTS) * (z + z // 3 + 1) for n in steps)
-                    + n_runs * (PER_RUN_FLOATS + z))
-    return Cost(n_runs * sum(steps), z, memory, ("n_runs", "gammas"))
-
-
-@estimator("interpolated")
-def _interpolated(config: dict) -> Cost:
-    z = 3 * _dim(config)
-    n_runs, gammas = config["n_runs"], _gammas(config)
-    steps = [_steps(config["T"], g) for g in gammas]
-    # reference, the shown path and its gap to the reference, all (N+1, 3d), kept per γ
-    memory = _bytes(sum((REFERENCE_COPIES + 2) * (n + 1) * z for n in steps)
-                    + n_runs * (PER_RUN_FLOATS + z))
-    return Cost((n_runs + 1) * sum(steps), z, memory, ("n_runs", "gammas"))
-
-
-@estimator("debiasing")
-def _debiasing(config: dict) -> Cost:
-    from .runners.debiasing import BATCH_RUNS, STARTS
-
-    z = 3 * _dim(config)
-    n_runs, n_steps, gammas = config["n_runs"], config["n_steps"], _gammas(config)
-    batch = min(BATCH_RUNS, n_runs)
-    memory = _bytes(batch * (n_steps + 1) * (z + 1) + 2 * (n_steps + 1))
-    return Cost(len(STARTS) * len(gammas) * 2 * n_runs * n_steps, z, memory,
-                ("n_runs", "n_steps"))
-
-
-@estimator("double-well")
-def _double_well(config: dict) -> Cost:
-    z = 3 * _dim(config)
-    starts = len(config["portrait_x0"])
-    n_cloud = _steps(config["T"], config["cloud_gamma"], "T", "cloud_gamma")
-    gammas = _gammas(config)
-    ergodic = [_steps(config["horizon"], g, "horizon") for g in gammas]
-    run_steps = (starts * config["cloud_runs"] * n_cloud
-                 + 2 * config["compare_runs"] * config["compare_steps"]
-                 + config["ergodic_runs"] * sum(ergodic))
-    # the decreasing-vs-constant comparison holds one full path per worker
-    memory = _bytes(2 * (config["compare_steps"] + 1) * z
-                    + starts * config["cloud_runs"] * (PER_RUN_FLOATS + z))
-    return Cost(run_steps, z, memory, ("compare_steps", "ergodic_runs", "cloud_runs"))
-
-
-@estimator("heavy-ball")
-def _heavy_ball(config: dict) -> Cost:
-    z = 3 * _dim(config)
-    n = _steps(config["T"], config["gamma"], "T", "gamma")
-    # three algorithms, each recorded at every step: (R, N+1, 3d), plus the ODE paths
-    memory = _bytes(3 * config["n_runs"] * (n + 1) * z + 3 * REFERENCE_COPIES * (n + 1) * z)
-    return Cost(3 * config["n_runs"] * n, z, memory, ("n_runs", "T"))
-
-
-@estimator("quadratic-d100")
-def _quadratic_d100(config: dict) -> Cost:
-    from .runners.quadratic_d100 import N_RECORDS
-
-    z = 3 * _dim(config)
-    n_runs, gammas = config["n_runs"], _gammas(config)
-    steps = [_steps(config["T"], g) for g in gammas]
-    memory = _bytes(sum(2 * n_runs * _recorded(n, N_RECORDS) * z for n in steps))
-    return Cost(2 * n_runs * sum(steps), z, memory, ("n_runs", "gammas"))
-
-
-@estimator("lyapunov")
-def _lyapunov(config: dict) -> Cost:
-    z = 3 * _dim(config)
-    n = _steps(config["T"], config["discrete_gamma"], "T", "discrete_gamma")
-    runs = config["discrete_runs"]
-    cells = len(config["pairs"]) + len(config["a_values"]) * len(config["b_values"])
-    memory = _bytes(runs * 1000 * z + 4 * cells * config["n_times"] * z)
-    return Cost(len(config["pairs"]) * runs * n, z, memory, ("discrete_runs", "T"))

@@ -211,3 +211,17 @@ def plot(t_ode, d_ode, gammas, times, quantiles, floors, fit, rate_ode, rate_lin
         if title:
             fig.suptitle(title, fontsize=10)
     return fig
+
+
+def estimate(config: dict):
+    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    from ..cost import (Cost, problem_dim, steps_covering, step_sizes, recorded_states,
+                        float_bytes, PER_RUN_FLOATS)
+
+    z = 3 * problem_dim(config)
+    n_runs, gammas = config["n_runs"], step_sizes(config)
+    steps = [steps_covering(config["T"], g) for g in gammas]
+    # record (R, K, 3d) and the distances computed from it
+    memory = float_bytes(max(n_runs * recorded_states(n, RECORD_POINTS) * (z + z // 3 + 1)
+                             for n in steps) + n_runs * (PER_RUN_FLOATS + z))
+    return Cost(n_runs * sum(steps), z, memory, ("n_runs", "gammas"))

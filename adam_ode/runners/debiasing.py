@@ -271,3 +271,15 @@ def plot(cases, steps, arrays, problem, alpha, beta, eps, n_runs, F_star):
                      f"{problem.config()['name']}\nα = {alpha:g}, β = {beta:g} at every γ, i.e. "
                      f"a = (1−α)/γ, b = (1−β)/γ (b ≤ 4a); ε = {eps:g}", fontsize=10)
     return fig
+
+
+def estimate(config: dict):
+    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    from ..cost import Cost, problem_dim, step_sizes, float_bytes
+
+    z = 3 * problem_dim(config)
+    n_runs, n_steps, gammas = config["n_runs"], config["n_steps"], step_sizes(config)
+    batch = min(BATCH_RUNS, n_runs)
+    memory = float_bytes(batch * (n_steps + 1) * (z + 1) + 2 * (n_steps + 1))
+    return Cost(len(STARTS) * len(gammas) * 2 * n_runs * n_steps, z, memory,
+                ("n_runs", "n_steps"))

@@ -274,3 +274,21 @@ def plot(problem, arrays, curves, records, fit, config, title=""):
         if title:
             fig.suptitle(title, fontsize=10)
     return fig
+
+
+def estimate(config: dict):
+    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    from ..cost import Cost, problem_dim, steps_covering, step_sizes, float_bytes, PER_RUN_FLOATS
+
+    z = 3 * problem_dim(config)
+    starts = len(config["portrait_x0"])
+    n_cloud = steps_covering(config["T"], config["cloud_gamma"], "T", "cloud_gamma")
+    gammas = step_sizes(config)
+    ergodic = [steps_covering(config["horizon"], g, "horizon") for g in gammas]
+    run_steps = (starts * config["cloud_runs"] * n_cloud
+                 + 2 * config["compare_runs"] * config["compare_steps"]
+                 + config["ergodic_runs"] * sum(ergodic))
+    # the decreasing-vs-constant comparison holds one full path per worker
+    memory = float_bytes(2 * (config["compare_steps"] + 1) * z
+                         + starts * config["cloud_runs"] * (PER_RUN_FLOATS + z))
+    return Cost(run_steps, z, memory, ("compare_steps", "ergodic_runs", "cloud_runs"))

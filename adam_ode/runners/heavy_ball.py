@@ -215,3 +215,14 @@ def plot(problem, arrays, summary, x0, title=""):
         if title:
             fig.suptitle(title, fontsize=10)
     return fig
+
+
+def estimate(config: dict):
+    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    from ..cost import Cost, problem_dim, steps_covering, float_bytes, REFERENCE_COPIES
+
+    z = 3 * problem_dim(config)
+    n = steps_covering(config["T"], config["gamma"], "T", "gamma")
+    # three algorithms, each recorded at every step: (R, N+1, 3d), plus the ODE paths
+    memory = float_bytes(3 * config["n_runs"] * (n + 1) * z + 3 * REFERENCE_COPIES * (n + 1) * z)
+    return Cost(3 * config["n_runs"] * n, z, memory, ("n_runs", "T"))

@@ -142,3 +142,17 @@ def plot(t_ode, z_ode, gammas, paths, per_gamma, names, title=""):
         if title:
             fig.suptitle(title, fontsize=10)
     return fig
+
+
+def estimate(config: dict):
+    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    from ..cost import (Cost, problem_dim, steps_covering, step_sizes, float_bytes, PER_RUN_FLOATS,
+                        REFERENCE_COPIES)
+
+    z = 3 * problem_dim(config)
+    n_runs, gammas = config["n_runs"], step_sizes(config)
+    steps = [steps_covering(config["T"], g) for g in gammas]
+    # reference, the shown path and its gap to the reference, all (N+1, 3d), kept per γ
+    memory = float_bytes(sum((REFERENCE_COPIES + 2) * (n + 1) * z for n in steps)
+                         + n_runs * (PER_RUN_FLOATS + z))
+    return Cost((n_runs + 1) * sum(steps), z, memory, ("n_runs", "gammas"))

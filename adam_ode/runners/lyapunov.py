@@ -215,3 +215,15 @@ def plot(records, phase, title: str = "", discrete=()):
         if title:
             fig.suptitle(title, fontsize=10)
     return fig
+
+
+def estimate(config: dict):
+    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    from ..cost import Cost, problem_dim, steps_covering, float_bytes
+
+    z = 3 * problem_dim(config)
+    n = steps_covering(config["T"], config["discrete_gamma"], "T", "discrete_gamma")
+    runs = config["discrete_runs"]
+    cells = len(config["pairs"]) + len(config["a_values"]) * len(config["b_values"])
+    memory = float_bytes(runs * 1000 * z + 4 * cells * config["n_times"] * z)
+    return Cost(len(config["pairs"]) * runs * n, z, memory, ("discrete_runs", "T"))

@@ -235,3 +235,14 @@ def plot(times, F_ode, norm_ode, odes, coords, h, bands, gammas, title=""):
         if title:
             fig.suptitle(title, fontsize=10)
     return fig
+
+
+def estimate(config: dict):
+    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    from ..cost import Cost, problem_dim, steps_covering, step_sizes, recorded_states, float_bytes
+
+    z = 3 * problem_dim(config)
+    n_runs, gammas = config["n_runs"], step_sizes(config)
+    steps = [steps_covering(config["T"], g) for g in gammas]
+    memory = float_bytes(sum(2 * n_runs * recorded_states(n, N_RECORDS) * z for n in steps))
+    return Cost(2 * n_runs * sum(steps), z, memory, ("n_runs", "gammas"))

@@ -105,3 +105,16 @@ def plot(study, title: str):
         ax_s.legend(loc="upper left")
         fig.suptitle(title, fontsize=9)
     return fig
+
+
+def estimate(config: dict):
+    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    from ..cost import (Cost, problem_dim, steps_covering, step_sizes, float_bytes, PER_RUN_FLOATS,
+                        REFERENCE_COPIES)
+
+    z = 3 * problem_dim(config)
+    n_runs, gammas = config["n_runs"], step_sizes(config)
+    steps = [steps_covering(config["T"], g) for g in gammas]
+    memory = float_bytes(max(REFERENCE_COPIES * (n + 1) * z for n in steps)
+                         + n_runs * (len(gammas) + PER_RUN_FLOATS + z))
+    return Cost(n_runs * sum(steps), z, memory, ("n_runs", "gammas"))
