@@ -37,9 +37,18 @@ class ExperimentError(ParameterError):
 class DivergenceWarning(UserWarning):
     """Some runs of the iterates diverged (non-finite or huge); the message names run and step.
 
-    A ``UserWarning``, not a ``RuntimeWarning`` (the test configuration turns RuntimeWarnings
+    Its structured fields are what the run summaries count: ``count`` runs (or paths) of
+    ``total`` diverged, the first at the steps ``first_steps`` (-1 where unknown). A
+    ``UserWarning``, not a ``RuntimeWarning`` (the test configuration turns RuntimeWarnings
     raised in adam_ode into errors).
     """
+
+    def __init__(self, message: str = "", count: int | None = None, total: int | None = None,
+                 first_steps=()):
+        super().__init__(message)
+        self.count = count
+        self.total = total
+        self.first_steps = tuple(int(k) for k in first_steps)
 
 
 class LyapunovWarning(UserWarning):
@@ -47,6 +56,10 @@ class LyapunovWarning(UserWarning):
 
 
 def _as_float(name: str, value) -> float:
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        # float("0.1") and float(True) would pass: a quoted number in a config is a mistake.
+        raise ParameterError(f"{name} must be a real number, got {value!r} "
+                             f"({type(value).__name__})")
     try:
         out = float(value)
     except (TypeError, ValueError):

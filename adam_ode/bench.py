@@ -126,7 +126,8 @@ def parallel_ceiling(workers: int, repeats: int, n_steps: int = CEILING_STEPS) -
 
 def run_benchmark(runs: int = 64, steps: int = 20_000, repeats: int = 5,
                   numpy_steps: int = 2_000, workers: int | None = None) -> list[tuple]:
-    """Measure and return rows ``(label, ns per run·step, note)``."""
+    """Measure and return rows ``(label, value, note)``: ns per run·step (each note starts
+    with its unit)."""
     workers = workers or os.cpu_count() or 1
     problem = LinearRegression2D()
     optimizer = Adam(GAMMA, A_RATE, B_RATE, EPS)
@@ -185,20 +186,21 @@ def run_benchmark(runs: int = 64, steps: int = 20_000, repeats: int = 5,
     ns = 1e9
     rows = [
         ("numba Adam + sup distance, 1 worker", t_one / total * ns,
-         f"{runs} runs x {steps} steps, advanced in pairs"),
+         f"ns per run·step; {runs} runs x {steps} steps, advanced in pairs"),
         (f"numba Adam + sup distance, {workers} workers", t_all / total * ns,
-         f"speed-up {t_one / t_all:.2f}x"),
+         f"ns per run·step; speed-up {t_one / t_all:.2f}x"),
         (f"ceiling: CPU-bound loop, {workers} threads", math.nan,
          f"speed-up {ceiling:.2f}x (no memory traffic: the machine's best)"),
         ("plain NumPy loop, same algorithm", t_numpy / numpy_steps * ns,
-         f"1 run x {numpy_steps} steps; {t_numpy / numpy_steps / (t_one / total):.0f}x slower"),
+         f"ns per run·step; 1 run x {numpy_steps} steps; {t_numpy / numpy_steps / (t_one / total):.0f}x slower"),
         ("breakdown (1 worker): sampling only", t_sampling / total * ns,
-         "RNG: uniform + normal per step, gradient at fixed x"),
+         "ns per run·step; RNG: uniform + normal per step, gradient at fixed x"),
         ("breakdown: Adam, exact gradients (no RNG)", t_exact / total * ns,
-         "arithmetic + sup distance"),
-        ("breakdown: Adam, no reference", t_noref / total * ns, "sup distance not streamed"),
+         "ns per run·step; arithmetic + sup distance"),
+        ("breakdown: Adam, no reference", t_noref / total * ns,
+         "ns per run·step; sup distance not streamed"),
         ("breakdown: fixed cost per run", t_overhead / steps * ns,
-         f"{t_overhead * 1e6:.2f} us per run (stream made in the chunk kernel), spread over "
+         f"ns per run·step: {t_overhead * 1e6:.2f} us per run (stream made in the chunk kernel), spread over "
          f"{steps} steps; a Python Generator and one call per run: "
          f"{t_overhead_generator * 1e6:.1f} us"),
     ]
@@ -232,7 +234,7 @@ def main(argv=None) -> int:
     print(f"Adam on LinearRegression2D (gamma={GAMMA:g}, a={A_RATE:g}, b={B_RATE:g}, "
           f"eps={EPS:g}), medians of {args.repeats} repeats, {os.cpu_count()} CPUs")
     width = max(len(r[0]) for r in rows)
-    print(f"{'measurement':<{width}}  {'ns/(run*step)':>14}  note")
+    print(f"{'measurement':<{width}}  {'value':>14}  unit and note")
     for label, value, note in rows:
         shown = "-" if math.isnan(value) else f"{value:.1f}"
         print(f"{label:<{width}}  {shown:>14}  {note}")

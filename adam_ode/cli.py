@@ -360,7 +360,7 @@ def _interrupted(err=None) -> int:
     if interrupt.claim_exit():
         print(f"{PROG}: {interrupt.interrupted_line([outcome] if outcome else [])}",
               file=sys.stderr, flush=True)
-    return EXIT_INTERRUPTED
+    return interrupt.exit_status()
 
 
 def main(argv=None) -> int:
@@ -407,11 +407,21 @@ def main(argv=None) -> int:
         return EXIT_USAGE
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (``adam-ode list | head -2``)
+
+
 def console_main() -> None:
-    """The ``adam-ode`` program: :func:`main` with the Ctrl-C handling of :mod:`interrupt`."""
+    """The ``adam-ode`` program: :func:`main` with the Ctrl-C and SIGTERM handling of
+    :mod:`interrupt`; a closed output pipe ends it quietly."""
     interrupt.install_handler(PROG)
-    code = main()
-    sys.stdout.flush()
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's recipe: point stdout at devnull so the interpreter's final flush is silent.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_BROKEN_PIPE
     sys.exit(code)
 
 

@@ -150,9 +150,10 @@ class RunContext:
     workers: int = 1
     quiet: bool = False
 
-    def progress(self, total: int, desc: str = "") -> Progress:
-        """A progress bar (context manager with ``update(n)``; also callable as a callback)."""
-        return Progress(total, desc=desc, quiet=self.quiet)
+    def progress(self, total: int, desc: str = "", unit: str = "") -> Progress:
+        """A progress bar (context manager with ``update(n)``; also callable as a callback);
+        ``unit`` names what ``total`` counts (``"run·steps"``)."""
+        return Progress(total, desc=desc, quiet=self.quiet, unit=unit)
 
     def seed_sequence(self) -> np.random.SeedSequence:
         """``np.random.SeedSequence(seed)``: spawn one child per independent random stream."""
@@ -248,6 +249,10 @@ def _read_toml(path: Path) -> dict:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as err:
         raise ExperimentError(f"{path}: invalid TOML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ExperimentError(f"{path}: not a UTF-8 text file (byte {err.start}: "
+                              f"{err.object[err.start:err.start + 1]!r}); TOML files are UTF-8, "
+                              "save it in that encoding") from None
     except IsADirectoryError:
         raise ExperimentError(f"{path} is a directory, not a TOML file") from None
     except OSError as err:
@@ -358,12 +363,18 @@ def find_experiment(name_or_path) -> ExperimentSpec:
 
 
 def _relative_data_path(config: dict, base: Path) -> dict:
-    """A problem's ``data`` file given relative to a TOML file is looked up next to that file."""
+    """A problem's ``data`` file given relative to a TOML file is looked up next to that file;
+    its ``factory`` file (``FILE.py:function``) is always relative to the TOML file."""
     problem = config.get("problem")
     if isinstance(problem, dict) and isinstance(problem.get("data"), str):
         data = Path(problem["data"])
         if not data.is_absolute() and not data.exists() and (base / data).exists():
             config["problem"] = {**problem, "data": str(base / data)}
+    problem = config.get("problem")
+    if isinstance(problem, dict) and isinstance(problem.get("factory"), str):
+        file, sep, func = problem["factory"].rpartition(":")
+        if sep and file.endswith(".py") and not Path(file).is_absolute():
+            config["problem"] = {**problem, "factory": f"{(base / file).resolve()}:{func}"}
     return config
 
 
@@ -664,17 +675,24 @@ def _run_and_write(spec, runner, config, cost, workers, quiet,
     # files are complete (writing takes well under a second).
     with interrupt.deferred():
         stage = directory.staging
-        write_npz(stage / DATA_FILE, **result.arrays)
-        if result.figure is not None:
-            save_figure(result.figure, stage / FIGURE_FILE)
-            import matplotlib.pyplot as plt
+        try:
+            write_npz(stage / DATA_FILE, **result.arrays)
+            if result.figure is not None:
+                save_figure(result.figure, stage / FIGURE_FILE)
+            wall_time = time.perf_counter() - t0  # the run and its data and figure files
+            summary["wall_time_s"] = round(wall_time, 3)
+            summary.update(result.summary)
+            write_json(stage / SUMMARY_FILE, summary)  # last: marks a complete run
+            files = directory.commit()
+        except OSError as err:
+            left = "its files are unchanged" if not directory.created else "nothing written"
+            raise ExperimentError(f"cannot write the results to {out_dir} "
+                                  f"({err.strerror or type(err).__name__}); {left}") from None
+        finally:
+            if result.figure is not None:
+                import matplotlib.pyplot as plt
 
-            plt.close(result.figure)
-        wall_time = time.perf_counter() - t0  # the run and its data and figure files
-        summary["wall_time_s"] = round(wall_time, 3)
-        summary.update(result.summary)
-        write_json(stage / SUMMARY_FILE, summary)  # last: marks a complete run
-        files = directory.commit()
+                plt.close(result.figure)
     record = RunRecord(spec.name, out_dir, summary, result, wall_time, tuple(files))
     return _Outcome(record, caught)
 

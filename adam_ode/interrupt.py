@@ -1,4 +1,4 @@
-"""Ctrl-C: a process-wide flag that long computations poll, and a bounded stop for the CLI.
+"""Ctrl-C and SIGTERM: a process-wide flag that long computations poll, and a bounded stop.
 
 The numerical code never handles signals itself. It polls::
 
@@ -9,7 +9,9 @@ The numerical code never handles signals itself. It polls::
 between chunks of work (the progress bar does it on every update from the main thread). The
 command line installs :func:`install_handler`: the first SIGINT calls :func:`request`; the
 computation stops at its next :func:`check`, the CLI removes what was half-written, prints one
-line and exits with status :data:`EXIT_INTERRUPTED`. Work already running in a worker thread
+line and exits with status :data:`EXIT_INTERRUPTED` (128 + SIGINT). SIGTERM, what batch
+schedulers and ``kill`` send, is handled the same way and exits with :data:`EXIT_TERMINATED`
+(128 + SIGTERM). Work already running in a worker thread
 cannot be cancelled from Python, so a watchdog thread bounds the wait: if the process has not
 exited :data:`GRACE_S` seconds after the signal, it runs the registered abort callbacks (which
 remove the output of the unfinished run, see :func:`on_abort`), prints the same line and ends the
@@ -31,16 +33,20 @@ import sys
 import threading
 
 __all__ = ["Interrupted", "request", "requested", "reset", "check", "deferred", "on_abort",
-           "remove_abort", "install_handler", "claim_exit", "GRACE_S", "EXIT_INTERRUPTED"]
+           "remove_abort", "install_handler", "claim_exit", "exit_status", "GRACE_S",
+           "EXIT_INTERRUPTED", "EXIT_TERMINATED", "HANDLED_SIGNALS"]
 
 GRACE_S = 0.5  # seconds the computation gets to stop at a check() before the watchdog ends it
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's status for a process stopped by Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _flag = threading.Event()
 _deferred_lock = threading.Condition()
 _deferred_depth = 0
 _abort_callbacks: list = []
 _exit_claimed = threading.Lock()
+_received: list = []  # the first handled signal (its number), for the exit status and the line
 
 
 class Interrupted(Exception):
@@ -50,9 +56,16 @@ class Interrupted(Exception):
         super().__init__(message)
 
 
-def request() -> None:
-    """Ask every polling computation to stop (what the SIGINT handler does)."""
+def request(signum: int = signal.SIGINT) -> None:
+    """Ask every polling computation to stop (what the SIGINT and SIGTERM handlers do)."""
+    if not _received:
+        _received.append(int(signum))
     _flag.set()
+
+
+def exit_status() -> int:
+    """128 + the first signal received (130 for Ctrl-C, the default; 143 for SIGTERM)."""
+    return 128 + (_received[0] if _received else signal.SIGINT)
 
 
 def requested() -> bool:
@@ -63,6 +76,7 @@ def requested() -> bool:
 def reset() -> None:
     """Clear the flag (tests; a long-lived process that handled an interrupt)."""
     _flag.clear()
+    _received.clear()
 
 
 def check() -> None:
@@ -119,8 +133,10 @@ def run_abort_callbacks() -> list:
 
 
 def interrupted_line(messages) -> str:
-    """The one line printed for an interrupt: ``interrupted: nothing written to DIR``."""
-    return "interrupted: " + ("; ".join(messages) if messages else "nothing written")
+    """The one line printed for an interrupt: ``interrupted: nothing written to DIR``
+    (``terminated (SIGTERM): …`` after SIGTERM)."""
+    what = "terminated (SIGTERM)" if exit_status() == EXIT_TERMINATED else "interrupted"
+    return f"{what}: " + ("; ".join(messages) if messages else "nothing written")
 
 
 def _hard_stop(prog: str, stream) -> None:
@@ -135,14 +151,14 @@ def _hard_stop(prog: str, stream) -> None:
             stream.flush()
     with contextlib.suppress(Exception):
         sys.stdout.flush()
-    os._exit(EXIT_INTERRUPTED)
+    os._exit(exit_status())
 
 
 def install_handler(prog: str = "adam-ode", grace: float = GRACE_S, stream=None) -> None:
-    """Install the SIGINT handling of the command line (call once, from the main thread).
+    """Install the SIGINT and SIGTERM handling of the command line (once, from the main thread).
 
-    First Ctrl-C: :func:`request`, and the watchdog ends the process ``grace`` seconds later if it
-    is still running. Second Ctrl-C: the watchdog ends it at once. Either way the abort callbacks
+    First signal: :func:`request`, and the watchdog ends the process ``grace`` seconds later if
+    it is still running. Second signal: the watchdog ends it at once. Either way the abort callbacks
     run first and one line ``<prog>: interrupted: …`` is printed on ``stream`` (stderr).
     """
     stream = sys.stderr if stream is None else stream
@@ -151,9 +167,10 @@ def install_handler(prog: str = "adam-ode", grace: float = GRACE_S, stream=None)
     receive.setblocking(True)
 
     def python_handler(signum, frame):  # runs in the main thread, between bytecodes
-        request()
+        request(signum)
 
-    signal.signal(signal.SIGINT, python_handler)
+    for signum in HANDLED_SIGNALS:
+        signal.signal(signum, python_handler)
     signal.set_wakeup_fd(send.fileno(), warn_on_full_buffer=False)
 
     def watchdog():
@@ -166,10 +183,12 @@ def install_handler(prog: str = "adam-ode", grace: float = GRACE_S, stream=None)
                 return
             if not data:
                 return
-            count += sum(1 for byte in data if byte == signal.SIGINT)
+            handled = [byte for byte in data if byte in HANDLED_SIGNALS]
+            count += len(handled)
             if count == 0:
                 continue
-            request()
+            if handled:
+                request(handled[0])
             if count >= 2:
                 _hard_stop(prog, stream)
             if timer is None:

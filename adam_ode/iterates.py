@@ -67,8 +67,8 @@ def run_optimizer(problem, optimizer: Optimizer, x0, n_steps: int, seed,
     noise : bool
         False: exact gradients ∇F (no draws).
 
-    A diverged path (an iterate non-finite or beyond :data:`DIVERGENCE_BOUND`) is NaN from the
-    divergence step on, with a :class:`~adam_ode.DivergenceWarning` naming the step.
+    A diverged path (an iterate non-finite or beyond ``problem.divergence_bound(x0)``) is NaN
+    from the divergence step on, with a :class:`~adam_ode.DivergenceWarning` naming the step.
     """
     data, hyper = kernel_inputs(problem, optimizer)
     x0 = check_vector("x0", x0, problem.dim)
@@ -81,14 +81,16 @@ def run_optimizer(problem, optimizer: Optimizer, x0, n_steps: int, seed,
             seed = check_int("seed", seed, 0)
         rng = root_state(seed)  # the same bits as default_rng(seed), generated in the kernel
     width = optimizer.n_slots * problem.dim
+    bound = problem.divergence_bound(x0)
     path = np.empty((1, n_steps + 1, width))
     final = np.empty((1, width))
     *_, div_step = simulate(data, hyper, x0, bool(noise), n_steps, rng,
-                            NO_REFERENCE, -1.0, False, 0, 1, path, final, 0, DIVERGENCE_BOUND)
+                            NO_REFERENCE, -1.0, False, 0, 1, path, final, 0, bound)
     if div_step >= 0:
-        warnings.warn(f"{optimizer.name} diverged at step {div_step} (x or a moment is not finite, or x "
-                      f"exceeds {DIVERGENCE_BOUND:g}); the path is NaN from that step on",
-                      DivergenceWarning, stacklevel=2)
+        warnings.warn(DivergenceWarning(
+            f"{optimizer.name} diverged at step {div_step} (x or a moment is not finite, or "
+            f"|x_i| exceeds {bound:g}); the path is NaN from that step on",
+            count=1, total=1, first_steps=(int(div_step),)), stacklevel=2)
     return path[0]
 
 

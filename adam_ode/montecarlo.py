@@ -15,7 +15,7 @@ a reference path, time averages of ‖∇F(x_k)‖ and of 1{d(x_k, 𝒮) > δ}, 
 step) and a trajectory is stored only when ``record_every`` asks for it (every k-th state).
 
 A run diverges when x becomes non-finite or leaves the box |x_i| ≤ ``divergence_bound``
-(default :data:`~adam_ode.iterates.DIVERGENCE_BOUND`), or when another state slot (a moment)
+(default ``problem.divergence_bound(x0)``, a million times the scale of x0 and x*), or when another state slot (a moment)
 becomes non-finite; it then stops, its run index and step are
 reported in :attr:`MonteCarloResult.divergence_step` and by a :class:`DivergenceWarning`, and its
 statistics are set to their honest limits (sup distance ``inf`` if the divergence happened within
@@ -37,7 +37,7 @@ from . import interrupt
 from ._validation import (DivergenceWarning, ParameterError, check_int, check_nonnegative,
                           check_positive, check_vector)
 from .integrate import solve_limit, solve_ode
-from .kernels.simulate import (DIVERGENCE_BOUND, kernel_inputs, kernels_for, simulate_chunk,
+from .kernels.simulate import (kernel_inputs, kernels_for, simulate_chunk,
                                simulate_chunk_pairs)
 from .streams import seed_words
 from .optimizers import Adam, Optimizer
@@ -238,7 +238,8 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
                 noise: bool = True, reference=None, delta: float | None = None,
                 track_grad_norm: bool = True, burn_in: int = 0, record_every: int = 0,
                 workers: int | None = None, progress=None,
-                divergence_bound: float = DIVERGENCE_BOUND) -> MonteCarloResult:
+                divergence_bound: float | None = None,
+                partial_reference: bool = False) -> MonteCarloResult:
     r"""R independent runs of ``optimizer`` from x0, statistics streamed per run.
 
     Parameters
@@ -274,8 +275,9 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     progress : callable, optional
         Called as ``progress(k)`` from the calling thread each time k more runs have finished
         (increments, as :class:`adam_ode.progress.Progress` counts them).
-    divergence_bound : float > 0
-        A run diverges when some |x_i| exceeds it or x is not finite.
+    divergence_bound : float > 0, optional
+        A run diverges when some |x_i| exceeds it or x is not finite; default
+        ``problem.divergence_bound(x0)`` (a million times the scale of x0 and of the minimizer).
 
     Returns
     -------
@@ -292,7 +294,8 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
         raise ParameterError(f"burn_in must lie in [0, n_steps) = [0, {n_steps}), got {burn_in}")
     record_every = check_int("record_every", record_every, 0)
     delta_k = -1.0 if delta is None else check_nonnegative("delta", delta)
-    bound = check_positive("divergence_bound", divergence_bound)
+    bound = (problem.divergence_bound(x0) if divergence_bound is None
+             else check_positive("divergence_bound", divergence_bound))
     if progress is not None and not callable(progress):
         raise ParameterError(f"progress must be callable or None, got {progress!r}")
     dim = problem.dim
@@ -310,6 +313,13 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
                              ": its iterates are at times Σ γ_k, not on the grid kγ of a "
                              "reference path (use reference='limit')")
     ref = np.zeros((0, 0)) if reference is None else _check_reference(reference, dim, n_slots)
+    if reference is not None and not (ref.shape[0] == n_steps + 1 or partial_reference
+                                      and ref.shape[0] <= n_steps + 1):
+        # A shorter path would silently restrict the sup distance to its first rows.
+        raise ParameterError(f"reference must have n_steps + 1 = {n_steps + 1} rows (one per "
+                             f"step k = 0 … n_steps), got {ref.shape[0]}"
+                             + ("" if partial_reference else
+                                " (partial_reference=True takes the sup over a shorter path)"))
 
     if record_every > 0:
         n_record = n_steps // record_every + 1
@@ -415,8 +425,10 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     if result.diverged.any():
         shown = ", ".join(f"run {r} at step {k}" for r, k in result.divergences[:5])
         more = "" if result.diverged.sum() <= 5 else f" (and {result.diverged.sum() - 5} more)"
-        warnings.warn(f"{int(result.diverged.sum())} of {n_runs} runs of {optimizer.name} "
-                      f"diverged: {shown}{more}", DivergenceWarning, stacklevel=2)
+        warnings.warn(DivergenceWarning(
+            f"{int(result.diverged.sum())} of {n_runs} runs of {optimizer.name} diverged: "
+            f"{shown}{more}", count=int(result.diverged.sum()), total=n_runs,
+            first_steps=[k for _, k in result.divergences[:5]]), stacklevel=2)
     return result
 
 

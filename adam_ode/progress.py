@@ -38,7 +38,19 @@ SHOW_AFTER = 1.0  # seconds: runs shorter than this never draw anything
 REFRESH_INTERVAL = 0.1  # seconds between redraws on a terminal
 HEARTBEAT_INTERVAL = 1.0  # a terminal bar is redrawn at least this often, even without progress
 LOG_INTERVAL = 10.0  # seconds between plain lines when stderr is not a terminal
+# Shown until the first unit finishes: on a new machine that first chunk pays the compilation.
+STARTING = "compiling kernels on first use, cached afterwards"
 BAR_WIDTH = 30  # characters of the bar itself
+
+
+def _format_count(n: int) -> str:
+    """12, 12.3k, 4.56M, 2.67G: large counts (run·steps) stay readable."""
+    if abs(n) < 10_000:
+        return str(int(n))
+    for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g}{suffix}"
+    return str(int(n))  # pragma: no cover
 
 
 def _format_seconds(s: float) -> str:
@@ -66,14 +78,18 @@ class Progress:
     heartbeat : float or None
         Seconds between redraws without progress (default :data:`HEARTBEAT_INTERVAL` on a
         terminal, :data:`LOG_INTERVAL` otherwise; None: no background redraws).
+    unit : str
+        What is counted, shown after the counts (``"run·steps"``, ``"runs"``).
     """
 
     def __init__(self, total: int, desc: str = "", quiet: bool = False, stream=None,
-                 show_after: float = SHOW_AFTER, heartbeat: float | None = -1.0):
+                 show_after: float = SHOW_AFTER, heartbeat: float | None = -1.0,
+                 unit: str = ""):
         if total < 0:
             raise ParameterError(f"progress total must be >= 0, got {total}")
         self.total = int(total)
         self.desc = desc
+        self.unit = unit
         self.quiet = quiet
         self.stream = sys.stderr if stream is None else stream
         self.show_after = show_after
@@ -154,11 +170,16 @@ class Progress:
         frac = min(self.n / self.total, 1.0) if self.total else 1.0
         filled = int(round(BAR_WIDTH * frac))
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        text = f"{self.desc + ': ' if self.desc else ''}[{bar}] {self.n}/{self.total} " \
+        counts = f"{_format_count(self.n)}/{_format_count(self.total)}"
+        if self.unit:
+            counts += f" {self.unit}"
+        text = f"{self.desc + ': ' if self.desc else ''}[{bar}] {counts} " \
                f"{100 * frac:3.0f}% {_format_seconds(elapsed)}"
         eta = self.eta(now)
         if eta is not None:
             text += f" (eta {_format_seconds(eta)})"
+        elif self._first is None:
+            text += f" ({STARTING})"
         return text
 
     def _draw(self, now: float, final: bool = False) -> None:

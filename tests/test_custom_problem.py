@@ -148,16 +148,16 @@ def test_factory_from_a_config_and_an_experiment_run(tmp_path, monkeypatch):
     from adam_ode.cli import main
 
     (tmp_path / "user_problem.py").write_text(FACTORY)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    p = make_problem({"name": "custom", "factory": "user_problem:make", "scale": 2.0})
-    assert isinstance(p, CustomProblem) and p.config()["factory"] == "user_problem:make"
+    monkeypatch.chdir(tmp_path)  # --set paths are relative to the current directory
+    p = make_problem({"name": "custom", "factory": "user_problem.py:make", "scale": 2.0})
+    assert isinstance(p, CustomProblem) and p.config()["factory"] == "user_problem.py:make"
     with pytest.raises(ParameterError, match="factory"):
         make_problem({"name": "custom"})
-    with pytest.raises(ParameterError, match="cannot import"):
-        make_problem({"name": "custom", "factory": "no_such_module_xyz:make"})
+    with pytest.raises(ParameterError, match="not found"):
+        make_problem({"name": "custom", "factory": "no_such_file_xyz.py:make"})
     out = tmp_path / "run"
     assert main(["run", "heavy-ball", "--out", str(out), "--quiet", "--workers", "2",
-                 "--set", 'problem={name="custom", factory="user_problem:make"}',
+                 "--set", 'problem={name="custom", factory="user_problem.py:make"}',
                  "--set", "T=4.0", "--set", "n_runs=3", "--set", "gamma=0.02"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["problem"]["name"] == "custom"
@@ -193,3 +193,47 @@ def test_wrong_user_functions_are_clear_errors_before_any_work():
     problem = CustomProblem(2, sample, grad)
     with pytest.raises(ParameterError, match="no exact gradient-noise moments"):
         linear_noise(problem, SGD(0.01), [0.0, 0.0], 1.0)
+
+
+def test_a_config_cannot_call_an_importable_function(tmp_path, monkeypatch, capsys):
+    # Defect: factory="os:mkdir" with path="x" created x before the error.
+    from adam_ode.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for factory in ("os:mkdir", "shutil:rmtree", "adam_ode.problems:make_problem"):
+        code = main(["run", "heavy-ball", "--dry-run", "--set",
+                     f'problem={{name="custom", factory="{factory}", path="x"}}'])
+        err = capsys.readouterr().err
+        assert code == 2 and "does not name a Python file" in err and "FILE.py" in err, err
+        assert not (tmp_path / "x").exists()
+
+
+def test_factory_file_is_relative_to_the_toml_file(tmp_path, monkeypatch):
+    from adam_ode.cli import main
+
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "user_problem.py").write_text(FACTORY)
+    (tmp_path / "cfg" / "mine.toml").write_text(
+        'experiment = "heavy-ball"\n'
+        'problem = { name = "custom", factory = "user_problem.py:make" }\n'
+        "x0 = [-2.5, 1.0]\na = 1.0\nb = 1.0\neps = 0.01\nT = 4.0\ngamma = 0.02\nn_runs = 3\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the factory is found next to the TOML file, not here
+    assert main(["run", str(tmp_path / "cfg" / "mine.toml"), "--out", "run", "--quiet"]) == 0
+    summary = json.loads((elsewhere / "run" / "summary.json").read_text())
+    assert summary["problem"]["name"] == "custom"
+
+
+def test_a_factory_returning_nan_is_refused_at_construction():
+    @numba.njit
+    def sample(x, rng, out):
+        for i in range(x.shape[0]):
+            out[i] = np.nan
+
+    @numba.njit
+    def grad(x):
+        return x * np.nan
+
+    with pytest.raises(ParameterError, match="not finite"):
+        CustomProblem(2, sample, grad)

@@ -32,7 +32,7 @@ def test_identical_for_one_and_two_workers(optimizer):
     reference = np.tile(np.concatenate([x0, np.zeros(3 * (optimizer.n_slots - 1))]), (101, 1))
     kw = dict(delta=0.5, record_every=7)
     if optimizer.uniform_steps:  # decreasing steps are not on the grid kγ
-        kw["reference"] = reference
+        kw.update(reference=reference, partial_reference=True)
     one = monte_carlo(problem, optimizer, x0, 150, 13, 99, workers=1, **kw)
     two = monte_carlo(problem, optimizer, x0, 150, 13, 99, workers=2, **kw)
     for a, b in zip(_fields(one), _fields(two)):
@@ -48,7 +48,8 @@ def test_paired_adam_runs_equal_single_paths(n_runs):
     problem, x0 = LinearRegression2D(sigma=2.0), np.array([0.3, -0.2])
     opt = Adam(0.01, 1.0, 1.5, 1e-8)
     reference = np.tile(np.concatenate([x0, np.zeros(4)]), (51, 1))
-    kw = dict(delta=0.2, burn_in=5, reference=reference, divergence_bound=1.2, record_every=1)
+    kw = dict(delta=0.2, burn_in=5, reference=reference, partial_reference=True,
+              divergence_bound=1.2, record_every=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
         one = monte_carlo(problem, opt, x0, 200, n_runs, 4, workers=1, **kw)
@@ -95,7 +96,7 @@ def test_streaming_statistics_equal_those_of_the_stored_path(problem_and_x0):
     rng = np.random.default_rng(0)
     reference = rng.standard_normal((81, 3 * d))  # shorter than the run: sup over k ≤ 80
     result = monte_carlo(problem, opt, x0, n_steps, 4, 3, reference=reference, delta=delta,
-                         burn_in=burn_in, record_every=1, workers=2)
+                         burn_in=burn_in, record_every=1, workers=2, partial_reference=True)
     for r in range(4):
         path = result.record[r]
         x = path[:, :d]
@@ -107,6 +108,7 @@ def test_streaming_statistics_equal_those_of_the_stored_path(problem_and_x0):
         assert result.fraction_outside[r] == pytest.approx(outside, abs=1e-15)
     # the x-only reference compares x only
     x_only = monte_carlo(problem, opt, x0, n_steps, 2, 3, reference=reference[:, :d], workers=1,
+                         partial_reference=True,
                          record_every=1)
     expected = np.max(np.linalg.norm(x_only.record[0, :81, :d] - reference[:, :d], axis=1))
     assert_allclose(x_only.sup_distance[0], expected, rtol=TOL)
@@ -132,7 +134,8 @@ def test_divergence_reported_with_run_and_step():
         expected_step += 1
     with pytest.warns(DivergenceWarning, match=rf"run 0 at step {expected_step}\b") as record:
         result = monte_carlo(problem, SGD(gamma), x0, 1000, 3, 0, noise=False, delta=0.1,
-                             reference=np.zeros((2001, 2)), record_every=100, workers=2)
+                             reference=np.zeros((1001, 2)), record_every=100, workers=2,
+                             divergence_bound=1e150)
     assert "3 of 3 runs" in str(record[0].message)
     assert_array_equal(result.divergence_step, expected_step)
     assert result.divergences == [(0, expected_step), (1, expected_step), (2, expected_step)]
@@ -148,7 +151,7 @@ def test_divergence_after_the_reference_horizon_keeps_the_sup_distance():
     problem = StochasticQuadratic(h=[2.0], sigma=0.0)
     with pytest.warns(DivergenceWarning):
         result = monte_carlo(problem, SGD(1.5), [1.0], 1000, 2, 0, noise=False,
-                             reference=np.zeros((11, 1)))
+                             reference=np.zeros((11, 1)), partial_reference=True)
     assert_allclose(result.sup_distance, 2.0**10, rtol=TOL)  # |x_10| = 2^10
 
 

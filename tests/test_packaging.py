@@ -33,7 +33,9 @@ def test_wheel_installs_and_runs_from_any_directory(tmp_path):
     import zipfile
 
     names = zipfile.ZipFile(wheel).namelist()
-    assert sum(n.startswith("adam_ode/configs/") and n.endswith(".toml") for n in names) == 8
+    shipped = len(list((ROOT / "experiments").glob("*.toml")))
+    assert sum(n.startswith("adam_ode/configs/") and n.endswith(".toml") for n in names) \
+        == shipped
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
@@ -45,7 +47,7 @@ def test_wheel_installs_and_runs_from_any_directory(tmp_path):
     t1 = time.perf_counter()
     listed = run(adam_ode, "list", cwd=elsewhere)
     list_time = time.perf_counter() - t1
-    assert len(listed.stdout.splitlines()) == 8, listed.stdout
+    assert len(listed.stdout.splitlines()) == shipped, listed.stdout
     run(adam_ode, "--version", cwd=elsewhere)
     run(adam_ode, "run", "lyapunov", "--set", "pairs=[[1.0, 1.0]]", "--set", "a_values=[1.0]",
         "--set", "b_values=[1.0]", "--set", "T=2.0", "--set", "n_times=201", "--set",
@@ -58,3 +60,34 @@ def test_wheel_installs_and_runs_from_any_directory(tmp_path):
     assert (elsewhere / "figs" / "heavy-ball" / "summary.json").exists()
     run(python, "-m", "adam_ode", "list", cwd=elsewhere)
     print(f"wheel build + install {installed:.1f} s, `adam-ode list` {list_time:.2f} s")
+
+
+@pytest.mark.slow
+def test_the_readme_install_order_works_in_one_environment(tmp_path):
+    # Defect: `pip install . && adam-ode run heavy-ball && pip install -e ".[test]" &&
+    # adam-ode list` failed: the regular install's numba cache in site-packages/adam_ode/
+    # survived the uninstall and hid the editable install.
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    python, adam_ode = venv / "bin" / "python", venv / "bin" / "adam-ode"
+    env_cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    run(python, "-m", "pip", "install", "--quiet", ROOT, cwd=tmp_path)
+    site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                    cwd=tmp_path).stdout.strip())
+    installed = site / "adam_ode"
+    import os
+
+    env = {**os.environ, **env_cache}
+    env.pop("NUMBA_CACHE_DIR", None)
+    proc = subprocess.run([str(adam_ode), "run", "heavy-ball", "--set", "n_runs=3", "--quiet",
+                           "--out", "hb"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=INSTALL_TIMEOUT, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not list(installed.rglob("*.nb[ic]")), "kernels cached inside the installed package"
+    assert list((tmp_path / "cache" / "adam-ode" / "numba").rglob("*.nbi"))
+    run(python, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test]", cwd=tmp_path)
+    assert not installed.exists(), "the regular install left its directory behind"
+    listed = subprocess.run([str(adam_ode), "list"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=INSTALL_TIMEOUT, env=env)
+    assert listed.returncode == 0 and "heavy-ball" in listed.stdout, listed.stderr[-2000:]
+    run(python, "-c", "from adam_ode import DoubleWell, Adam", cwd=tmp_path)

@@ -173,10 +173,11 @@ class DaskCluster:
             self.workers.append(self._spawn(
                 "worker", "--scheduler-file", str(self.scheduler_file), "--host", "127.0.0.1",
                 "--nthreads", "1", "--nworkers", "1", "--no-nanny", "--no-dashboard"))
-        from distributed import Client
+        if n_workers:
+            from distributed import Client
 
-        with Client(self.address, timeout=SCHEDULER_START_TIMEOUT) as client:
-            client.wait_for_workers(n_workers, timeout=SCHEDULER_START_TIMEOUT)
+            with Client(self.address, timeout=SCHEDULER_START_TIMEOUT) as client:
+                client.wait_for_workers(n_workers, timeout=SCHEDULER_START_TIMEOUT)
         return self
 
     def stop(self):
@@ -235,3 +236,20 @@ def test_killing_a_dask_worker_mid_sweep_loses_nothing(dask_cluster, tmp_path):
     assert (tmp_path / "remote" / "sweep.csv").read_bytes() == \
         (tmp_path / "local" / "sweep.csv").read_bytes()
     assert local.column("slope") == remote.column("slope")
+
+
+def test_a_scheduler_without_workers_times_out_with_one_line(tmp_path):
+    # Defect: with no worker connected the sweep waited forever, saying nothing.
+    pytest.importorskip("distributed")
+    cluster = DaskCluster(tmp_path)
+    try:
+        cluster.start(0)
+        lines = []
+        with pytest.raises(ao.experiments.ExperimentError, match="no Dask worker connected"):
+            ao.sweep("weak-convergence", {"T": [2.0]}, overrides=["n_runs=10"],
+                     out=tmp_path / "s", scheduler=cluster.address, worker_timeout=1.0,
+                     log=lines.append)
+    finally:
+        cluster.stop()
+    assert any("waiting up to 1 s for a Dask worker" in line for line in lines), lines
+    assert not (tmp_path / "s").exists()  # nothing written before the scheduler had a worker

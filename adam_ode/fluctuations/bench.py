@@ -35,7 +35,8 @@ def _sde_ns(problem, opt, order, workers, x0, kernel="auto"):
 
 
 def run_rows():
-    """[(label, ns, note), ...]: SDE ns per path·step and the LNA solve time in ns."""
+    """[(label, value, note), ...]: SDE ns per path·step and the LNA solve time in ms (each
+    note starts with its unit)."""
     problem = StochasticQuadratic(h=[1.0, 0.5], sigma=1.0)
     x0 = np.array([1.0, -0.5])
     opt = Adam(0.01, 2.0, 1.0, 0.1, debias=False)
@@ -57,11 +58,11 @@ def run_rows():
     start = time.perf_counter()
     linear_noise(reg, Adam(0.01, 4.0, 1.0, 0.01), [-1.0, 4.0], 25.0)
     rows.append(("LNA solve, Adam on the 2-D regression, T = 25", (time.perf_counter() - start)
-                 * 1e9, "ns per solve (mean + 6x6 covariance ODE, DOP853, rtol 1e-11)"))
+                 * 1e3, "ms per solve (mean + 6x6 covariance ODE, DOP853, rtol 1e-11)"))
     start = time.perf_counter()
     linear_noise(StochasticQuadratic(), Adam(0.01, 4.0, 1.0, 0.01), np.ones(100), 10.0)
     rows.append(("LNA solve, Adam on the d = 100 quadratic, T = 10",
-                 (time.perf_counter() - start) * 1e9, "ns per solve (100 blocks of 3x3)"))
+                 (time.perf_counter() - start) * 1e3, "ms per solve (100 blocks of 3x3)"))
     return rows
 
 

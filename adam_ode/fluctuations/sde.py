@@ -112,9 +112,10 @@ def warn_divergences(result: SDEResult, name: str) -> SDEResult:
     if bad.size:
         shown = ", ".join(str(int(r)) for r in bad[:5])
         more = "" if bad.size <= 5 else f" (and {bad.size - 5} more)"
-        warnings.warn(f"{bad.size} of {result.final_state.shape[0]} SDE paths of {name} "
-                      f"diverged (not finite or |x| > {DIVERGENCE_BOUND:g}): paths {shown}{more}",
-                      DivergenceWarning, stacklevel=3)
+        warnings.warn(DivergenceWarning(
+            f"{bad.size} of {result.final_state.shape[0]} SDE paths of {name} diverged (not "
+            f"finite or |x| > {DIVERGENCE_BOUND:g}): paths {shown}{more}", count=int(bad.size),
+            total=int(result.final_state.shape[0])), stacklevel=3)
     return result
 
 

@@ -88,6 +88,11 @@ __all__ = [
     "write_gaussian_coordinate",
 ]
 
+# A run has diverged once |x_i| exceeds DIVERGENCE_FACTOR × max(1, ‖x0‖∞, ‖x*‖∞) (and never
+# beyond DIVERGENCE_CEILING, where squares of the iterates would overflow).
+DIVERGENCE_FACTOR = 1e6
+DIVERGENCE_CEILING = 1e150
+
 HVP_STEP = 1e-6  # relative step of the default central-difference Hessian-vector product
 
 
@@ -372,6 +377,16 @@ class Problem(ABC):
     def minimizer(self) -> np.ndarray | None:
         """The unique minimizer when there is one, else ``None``."""
         return None
+
+    def divergence_bound(self, x0) -> float:
+        """The box |x_i| ≤ bound outside which a run of this problem from ``x0`` has diverged:
+        :data:`DIVERGENCE_FACTOR` times the scale of the start and of the minimizer (iterates
+        a million times farther out than both are no optimization any more)."""
+        scale = max(1.0, float(np.max(np.abs(np.asarray(x0, dtype=float)), initial=0.0)))
+        x_star = self.minimizer
+        if x_star is not None:
+            scale = max(scale, float(np.max(np.abs(x_star), initial=0.0)))
+        return min(DIVERGENCE_FACTOR * scale, DIVERGENCE_CEILING)
 
     @property
     def min_value(self) -> float | None:

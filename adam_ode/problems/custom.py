@@ -31,13 +31,18 @@ not a distance).
 "Lecture experiments").
 
 **From a TOML config.** A config cannot hold Python functions: ``problem = {name = "custom",
-factory = "my_module:make_problem", ...}`` imports ``my_module`` (from the current directory or
-``sys.path``) and calls ``make_problem(**rest)``, which must return a :class:`CustomProblem`.
+factory = "my_problem.py:make_problem", ...}`` runs the Python file ``my_problem.py`` (a path
+relative to the TOML file that names it, or to the current directory for ``--set``) and calls
+its ``make_problem(**rest)``, which must return a :class:`CustomProblem`. Only a file the user
+names is ever run: a module name (``os:mkdir``, an installed package) is refused before anything
+is imported or called, so running someone else's config cannot call code they chose from the
+standard library or an installed package.
 """
 
 from __future__ import annotations
 
-import importlib
+import hashlib
+import importlib.util
 import itertools
 import math
 from typing import NamedTuple
@@ -68,16 +73,66 @@ def _probe(dim, sample_grad, grad_F, F, S):
                                  f"{signature}; calling it with x of shape ({dim},) failed: "
                                  f"{first}") from None
 
+    def finite(name, value):
+        # NaN or inf at x = 0 would only surface later as NaN iterates or a failed ODE solve.
+        if not np.all(np.isfinite(value)):
+            raise ParameterError(f"CustomProblem: {name} at x = 0 is not finite "
+                                 f"({np.asarray(value).tolist()}); it must return finite numbers")
+
     out = np.zeros(dim)
     call("sample_grad", "(x, rng, out) -> None", sample_grad, x, np.random.default_rng(0), out)
+    finite("sample_grad(x, rng, out)", out)
     for name, func in (("grad_F", grad_F), ("S", S)):
         if func is not None:
             value = np.asarray(call(name, "(x) -> array (d,)", func, x))
             if value.shape != (dim,):
                 raise ParameterError(f"CustomProblem: {name}(x) must return an array of shape "
                                      f"({dim},), got shape {value.shape}")
-    if F is not None and np.ndim(call("F", "(x) -> float", F, x)) != 0:
-        raise ParameterError("CustomProblem: F(x) must return a float")
+            finite(f"{name}(x)", value)
+    if F is not None:
+        value = call("F", "(x) -> float", F, x)
+        if np.ndim(value) != 0:
+            raise ParameterError("CustomProblem: F(x) must return a float")
+        finite("F(x)", value)
+
+
+_FACTORY_FORM = ('factory = "FILE.py:function" (a Python file of yours, its path relative to the '
+                 'config file, and a function in it returning a CustomProblem)')
+_LOADED: dict = {}  # resolved file path -> its module, run once per process
+
+
+def load_factory(factory):
+    """The function named by ``"FILE.py:function"``: the file is run (once per process) as a
+    module of its own; a module name or anything else is refused before anything runs."""
+    if not isinstance(factory, str) or ":" not in factory:
+        raise ParameterError(f"problem 'custom' needs {_FACTORY_FORM}; got {factory!r}")
+    path_text, _, func = factory.rpartition(":")
+    if not path_text.endswith(".py") or not func.isidentifier():
+        raise ParameterError(f"problem 'custom': {factory!r} does not name a Python file: "
+                             f"only {_FACTORY_FORM} is accepted, never an importable module")
+    from pathlib import Path
+
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise ParameterError(f"problem 'custom': factory file {path_text} not found (a path "
+                             "relative to the config file, or to the current directory for "
+                             "--set)")
+    key = str(path.resolve())
+    module = _LOADED.get(key)
+    if module is None:
+        name = "_adam_ode_factory_" + hashlib.sha256(key.encode()).hexdigest()[:12]
+        spec = importlib.util.spec_from_file_location(name, key)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as err:
+            raise ParameterError(f"problem 'custom': running {path_text} failed: "
+                                 f"{type(err).__name__}: {err}") from None
+        _LOADED[key] = module
+    make = getattr(module, func, None)
+    if not callable(make):
+        raise ParameterError(f"problem 'custom': {path_text} defines no function {func!r}")
+    return make
 
 
 @register_problem
@@ -128,17 +183,9 @@ class CustomProblem(Problem):
 
     @classmethod
     def from_config(cls, **params):
-        """``factory = "module:function"`` plus the function's keyword arguments."""
+        """``factory = "FILE.py:function"`` plus the function's keyword arguments."""
         factory = params.pop("factory", None)
-        if not isinstance(factory, str) or ":" not in factory:
-            raise ParameterError("problem 'custom' needs factory = \"module:function\" (a "
-                                 "function returning a CustomProblem), got "
-                                 f"{factory!r}")
-        module, _, func = factory.partition(":")
-        try:
-            make = getattr(importlib.import_module(module), func)
-        except (ImportError, AttributeError) as err:
-            raise ParameterError(f"problem 'custom': cannot import {factory!r} ({err})") from None
+        make = load_factory(factory)
         problem = make(**params)
         if not isinstance(problem, CustomProblem):
             raise ParameterError(f"problem 'custom': {factory} returned "
