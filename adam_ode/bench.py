@@ -62,7 +62,8 @@ import numpy as np
 
 from .kernels.simulate import (ceiling_loop, kernel_inputs, sampling_only, simulate,
                                simulate_chunk_pairs)
-from .montecarlo import monte_carlo, reference_path
+from .montecarlo import monte_carlo
+from .paper import reference_path
 from .optimizers import Adam
 from .problems import LinearRegression2D
 from .streams import seed_words

@@ -1,9 +1,9 @@
-r"""Discrete iterates: paths of any optimizer record, and the named wrappers of earlier versions.
+r"""Discrete iterates: one path of any optimizer record.
 
 :func:`run_optimizer` runs one path of any optimizer of :mod:`adam_ode.optimizers` through the
 generic kernel :func:`adam_ode.kernels.simulate` and returns z_0 … z_n with the optimizer's
-state slots side by side (x in the first d columns). The named wrappers (``run_adam``,
-``run_sgd``, …) build the record and call it.
+state slots side by side (x in the first d columns). The paper's named wrappers (``run_adam``,
+``run_sgd``, …) are in :mod:`adam_ode.paper`.
 
 Random streams: ``seed`` is an int, a ``np.random.SeedSequence`` or a ready ``np.random.Generator``
 (which is advanced); the draws are those of ``np.random.default_rng(seed)``. numba's Generator
@@ -19,24 +19,10 @@ import numpy as np
 
 from ._validation import DivergenceWarning, check_int, check_vector
 from .kernels.simulate import DIVERGENCE_BOUND, NO_REFERENCE, kernel_inputs, kernels_for
-from .optimizers import (SGD, Adam, AdamDecreasing, MomentumSGD, Optimizer, RMSProp)
+from .optimizers import SGD, Adam, AdamDecreasing, MomentumSGD, Optimizer, RMSProp  # noqa: F401
 from .streams import root_state
 
-__all__ = [
-    "Optimizer",
-    "Adam",
-    "AdamDecreasing",
-    "SGD",
-    "MomentumSGD",
-    "RMSProp",
-    "run_optimizer",
-    "run_adam",
-    "run_adam_decreasing",
-    "run_sgd",
-    "run_momentum_sgd",
-    "run_rmsprop",
-    "DIVERGENCE_BOUND",
-]
+__all__ = ["run_optimizer", "as_generator", "DIVERGENCE_BOUND"]
 
 
 def as_generator(seed) -> np.random.Generator:
@@ -92,39 +78,3 @@ def run_optimizer(problem, optimizer: Optimizer, x0, n_steps: int, seed,
             f"|x_i| exceeds {bound:g}); the path is NaN from that step on",
             count=1, total=1, first_steps=(int(div_step),)), stacklevel=2)
     return path[0]
-
-
-def run_adam(problem, x0, gamma, a, b, eps, n_steps, seed, debias=True, *,
-             noise: bool = True) -> np.ndarray:
-    r"""Adam (Algorithm 2.1), α = 1 − aγ, β = 1 − bγ, ε outside the square root.
-
-    Returns z_0 … z_n, shape (n_steps+1, 3d), packed (x, m, v) (:func:`adam_ode.state.unpack`).
-    See :class:`~adam_ode.Adam` for the parameters.
-    """
-    return run_optimizer(problem, Adam(gamma, a, b, eps, debias), x0, n_steps, seed, noise=noise)
-
-
-def run_adam_decreasing(problem, x0, gamma0, kappa, a, b, eps, n_steps, seed, *,
-                        noise: bool = True) -> np.ndarray:
-    """Decreasing-step Adam (Algorithm 5.1), γ_n = γ0 n^{−κ}; see :class:`AdamDecreasing`.
-
-    Returns z_0 … z_n, shape (n_steps+1, 3d).
-    """
-    return run_optimizer(problem, AdamDecreasing(gamma0, kappa, a, b, eps), x0, n_steps, seed,
-                         noise=noise)
-
-
-def run_sgd(problem, x0, gamma, n_steps, seed, *, noise: bool = True) -> np.ndarray:
-    """SGD x_n = x_{n−1} − γ g_n. Returns x_0 … x_n, shape (n_steps+1, d)."""
-    return run_optimizer(problem, SGD(gamma), x0, n_steps, seed, noise=noise)
-
-
-def run_momentum_sgd(problem, x0, gamma, a, n_steps, seed, *, noise: bool = True) -> np.ndarray:
-    """Momentum SGD, α = 1 − aγ (see :class:`MomentumSGD`). Returns (x, m), (n_steps+1, 2d)."""
-    return run_optimizer(problem, MomentumSGD(gamma, a), x0, n_steps, seed, noise=noise)
-
-
-def run_rmsprop(problem, x0, gamma, b, eps, n_steps, seed, debias=True, *,
-                noise: bool = True) -> np.ndarray:
-    """RMSProp, β = 1 − bγ (see :class:`RMSProp`). Returns (x, v), shape (n_steps+1, 2d)."""
-    return run_optimizer(problem, RMSProp(gamma, b, eps, debias), x0, n_steps, seed, noise=noise)

@@ -36,19 +36,16 @@ import numpy as np
 from . import interrupt
 from ._validation import (DivergenceWarning, ParameterError, check_int, check_nonnegative,
                           check_positive, check_vector)
-from .integrate import solve_limit, solve_ode
+from .integrate import solve_limit
 from .kernels.simulate import (kernel_inputs, kernels_for, simulate_chunk,
                                simulate_chunk_pairs)
 from .streams import seed_words
-from .optimizers import Adam, Optimizer
+from .optimizers import Optimizer
 
 __all__ = [
     "MonteCarloResult",
     "DivergenceWarning",
     "monte_carlo",
-    "monte_carlo_adam",
-    "sup_distance",
-    "reference_path",
     "limit_reference",
     "steps_for_horizon",
     "run_seed_sequence",
@@ -88,18 +85,6 @@ def _root_seed(seed) -> np.random.SeedSequence:
     if isinstance(seed, np.random.SeedSequence):
         return seed
     return np.random.SeedSequence(check_int("seed", seed, 0))
-
-
-def reference_path(problem, x0, gamma, a, b, eps, T, debias: bool = True) -> np.ndarray:
-    """The Adam ODE solution (:func:`adam_ode.integrate.solve_ode`) on the grid kγ, k = 0 … N.
-
-    N = floor(T/γ). Returns an array (N+1, 3d), packed z; reuse it across runs and calls.
-    """
-    gamma = check_positive("gamma", gamma)
-    n = steps_for_horizon(T, gamma)
-    traj = solve_ode(problem, x0, a, b, eps, T, debias=debias)
-    times = np.minimum(np.arange(n + 1) * gamma, float(T))
-    return np.ascontiguousarray(traj(times), dtype=np.float64)
 
 
 def limit_reference(problem, optimizer: Optimizer, x0, n_steps: int, *,
@@ -441,63 +426,3 @@ def _chunks(n_runs: int, n_steps: int, workers: int) -> list:
     edges = (2 * np.round(np.linspace(0, n_runs, n_chunks + 1) / 2)).astype(int)
     edges[-1] = n_runs
     return [(int(lo), int(hi)) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
-
-
-def monte_carlo_adam(problem, x0, gamma, a, b, eps, n_steps, n_runs, seed, debias=True,
-                     **options) -> MonteCarloResult:
-    """:func:`monte_carlo` for Adam (Algorithm 2.1), α = 1 − aγ, β = 1 − bγ, ε outside the sqrt.
-
-    ``options`` are the keyword options of :func:`monte_carlo` (reference, delta, record_every,
-    workers, progress, …).
-    """
-    return monte_carlo(problem, Adam(gamma, a, b, eps, debias), x0, n_steps, n_runs, seed,
-                       **options)
-
-
-def sup_distance(problem, x0, gamma, a, b, eps, T, n_runs, seed, workers=None, *,
-                 debias: bool = True, reference=None, noise: bool = True,
-                 progress=None) -> np.ndarray:
-    r"""sup_{n ≤ T/γ} ‖z_n − z(nγ)‖ for ``n_runs`` independent Adam runs (Theorem 4.3's quantity).
-
-    Parameters
-    ----------
-    problem, x0 : Problem, array (d,)
-    gamma : float > 0
-        γ; α = 1 − aγ, β = 1 − bγ.
-    a, b : float in (0, 1/γ)
-    eps : float > 0
-        ε.
-    T : float > 0
-        Horizon; N = floor(T/γ) steps.
-    n_runs : int ≥ 1
-    seed : int ≥ 0 or SeedSequence
-        Run i uses ``SeedSequence(seed).spawn(n_runs)[i]``.
-    workers : int ≥ 1, optional
-        Threads (default ``os.cpu_count()``); results do not depend on it.
-    debias : bool
-        Bias-corrected Adam vs ODE (3.3) (True) or uncorrected Adam vs ODE (7.1) (False).
-    reference : array (N+1, 3d), optional
-        z(kγ), k = 0 … N, precomputed by :func:`reference_path`; solved here when omitted.
-    noise, progress
-        As in :func:`monte_carlo`.
-
-    Returns
-    -------
-    ndarray (n_runs,)
-        The sup distances on packed z (Euclidean); ``inf`` for diverged runs (with a
-        :class:`DivergenceWarning` naming them).
-    """
-    optimizer = Adam(gamma, a, b, eps, debias)
-    n = steps_for_horizon(T, optimizer.gamma)
-    if reference is None:
-        reference = reference_path(problem, x0, gamma, a, b, eps, T, debias)
-    else:
-        reference = _check_reference(reference, problem.dim)
-        if reference.shape != (n + 1, 3 * problem.dim):
-            raise ParameterError(f"reference must have shape (N+1, 3d) = ({n + 1}, "
-                             f"{3 * problem.dim}) for T = {T!r}, gamma = {gamma!r}, got "
-                             f"{reference.shape}")
-    result = monte_carlo(problem, optimizer, x0, n, n_runs, seed, noise=noise,
-                         reference=reference, track_grad_norm=False, workers=workers,
-                         progress=progress)
-    return result.sup_distance

@@ -7,8 +7,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from adam_ode import DoubleWell, LinearRegression2D, StochasticQuadratic
-from adam_ode.analysis import (lyapunov_phase_diagram, max_energy_increase, monotone_tolerance,
-                               verify_lyapunov)
+from adam_ode.analysis import max_energy_increase, monotone_tolerance
+from adam_ode.paper import lyapunov_phase_diagram, verify_lyapunov
 
 EPS = 1e-2
 N_TIMES = 801  # coarse grid for speed: the local refinement recovers the rise

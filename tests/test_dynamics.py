@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose
 
 from adam_ode import (adam_vector_field, autonomous_vector_field, debiased_vector_field,
                       initial_state, initial_velocity, pack, unpack)
-from adam_ode.dynamics import bias_correction, bias_correction_rate
+from adam_ode.paper import bias_correction, bias_correction_rate
 
 A_RATE, B_RATE, EPS = 1.5, 2.0, 0.1
 

@@ -8,13 +8,13 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from adam_ode import DoubleWell, LinearRegression2D, StochasticQuadratic
-from adam_ode.integrate import solve_gradient_flow, solve_ode
-from adam_ode.iterates import (Adam, AdamDecreasing, MomentumSGD, RMSProp, run_adam,
-                               run_adam_decreasing, run_momentum_sgd, run_optimizer, run_rmsprop,
-                               run_sgd)
+from adam_ode import Adam, AdamDecreasing, MomentumSGD, RMSProp
+from adam_ode.iterates import run_optimizer
+from adam_ode.paper import (run_adam, run_adam_decreasing, run_momentum_sgd, run_rmsprop,
+                            run_sgd, solve_gradient_flow, solve_ode)
 from adam_ode.kernels.simulate import kernel_inputs, simulate, simulate_pair
 from adam_ode.optimizers.adam import AdamArgs
-from adam_ode.state import unpack
+from adam_ode.paper import unpack
 
 from cases import PROBLEMS
 
@@ -167,7 +167,7 @@ def test_new_values_do_not_recompile():
 def test_on_disk_cache_hits_in_a_new_process():
     run_adam(*PROBLEMS["linreg2d"], 0.01, 1.0, 2.0, 1e-8, 5, 0)  # make sure the cache is written
     code = ("from adam_ode import LinearRegression2D\n"
-            "from adam_ode.iterates import run_adam\n"
+            "from adam_ode.paper import run_adam\n"
             "from adam_ode.kernels.simulate import simulate\n"
             "run_adam(LinearRegression2D(), [0.0, 0.0], 0.01, 1.0, 2.0, 1e-8, 5, 0)\n"
             "print(sum(simulate.stats.cache_hits.values()), "
@@ -234,7 +234,7 @@ def test_pair_kernel_on_disk_cache_hits_in_a_new_process():
     from adam_ode.montecarlo import monte_carlo
     monte_carlo(LinearRegression2D(), Adam(0.01, 1.0, 2.0, 1e-8), [0.0, 0.0], 5, 8, 0, workers=1)
     code = ("from adam_ode import LinearRegression2D\n"
-            "from adam_ode.iterates import Adam\n"
+            "from adam_ode import Adam\n"
             "from adam_ode.kernels.simulate import simulate_chunk_pairs\n"
             "from adam_ode.montecarlo import monte_carlo\n"
             "monte_carlo(LinearRegression2D(), Adam(0.01, 1.0, 2.0, 1e-8), [0.0, 0.0], 5, 8, 0,"
@@ -268,7 +268,7 @@ def test_noise_free_adam_converges_at_first_order_to_the_ode(problem):
 
 
 def test_momentum_without_noise_converges_to_heavy_ball():
-    from adam_ode.integrate import solve_heavy_ball
+    from adam_ode.paper import solve_heavy_ball
     problem = StochasticQuadratic(h=[1.0, 0.5], sigma=0.0)
     x0 = np.array([1.0, -2.0])
     a, T = 3.0, 2.0

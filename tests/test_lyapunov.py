@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose
 
 from adam_ode import (LyapunovWarning, StochasticQuadratic, energy, energy_rate,
                       energy_rate_bound, initial_state, mass, solve_ode, unpack)
-from adam_ode.dynamics import adam_vector_field, autonomous_vector_field
+from adam_ode.paper import adam_vector_field, autonomous_vector_field
 
 EPS = 0.1
 # (a, b) pairs with b <= 4a, from heavy to light momentum, including the boundary b = 4a.

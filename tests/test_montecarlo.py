@@ -7,10 +7,11 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from adam_ode import LinearRegression2D, StochasticQuadratic
-from adam_ode.iterates import (SGD, Adam, AdamDecreasing, MomentumSGD, RMSProp, run_optimizer)
-from adam_ode.montecarlo import (DivergenceWarning, monte_carlo, monte_carlo_adam,
-                                 reference_path, run_seed_sequence, steps_for_horizon,
-                                 sup_distance)
+from adam_ode import SGD, Adam, AdamDecreasing, MomentumSGD, RMSProp
+from adam_ode.iterates import run_optimizer
+from adam_ode.montecarlo import (DivergenceWarning, monte_carlo, run_seed_sequence,
+                                 steps_for_horizon)
+from adam_ode.paper import monte_carlo_adam, reference_path, sup_distance
 
 from cases import PROBLEMS
 

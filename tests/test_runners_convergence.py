@@ -8,8 +8,8 @@ from numpy.testing import assert_allclose
 
 from adam_ode.cli import main
 from adam_ode.experiments import run_experiment
-from adam_ode.integrate import solve_ode
-from adam_ode.iterates import Adam
+from adam_ode import Adam
+from adam_ode.paper import solve_ode
 from adam_ode.problems import LinearRegression2D, StochasticQuadratic
 from adam_ode.runners import debiasing
 from adam_ode.runners._paths import log_steps

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from adam_ode import LinearRegression2D
-from adam_ode.analysis.weak_convergence import weak_convergence_study
+from adam_ode.paper import weak_convergence_study
 from adam_ode.cli import main
 
 GAMMAS = [0.1, 0.03, 0.01, 0.003, 0.001]
@@ -79,8 +79,8 @@ def test_experiment_summary_keys(tmp_path):
 
 def test_limit_convergence_study_is_generic_and_equals_the_adam_study():
     from adam_ode import LinearRegression2D, RMSProp
-    from adam_ode.analysis.weak_convergence import (limit_convergence_study,
-                                                    weak_convergence_study)
+    from adam_ode.analysis.weak_convergence import limit_convergence_study
+    from adam_ode.paper import weak_convergence_study
     from adam_ode.optimizers import Adam
 
     problem, x0 = LinearRegression2D(), np.array([-1.0, 4.0])

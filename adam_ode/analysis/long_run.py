@@ -1,18 +1,18 @@
-r"""Long-run behaviour of constant- and decreasing-step Adam (no plotting here).
+r"""Long-run behaviour of constant- and decreasing-step schemes (no plotting here).
 
 Two studies of MATH.md "Theorems the simulator illustrates":
 
 - :func:`ergodic_study` — long run, constant step: for every δ > 0,
-  lim_{γ↓0} limsup_n (1/n) Σ_{k≤n} P(d(x_k, 𝒮) > δ) = 0. For each γ it runs R independent Adam
-  paths (Algorithm 2.1) over the same ODE-time horizon, so n = horizon/γ steps, and estimates the
+  lim_{γ↓0} limsup_n (1/n) Σ_{k≤n} P(d(x_k, 𝒮) > δ) = 0. For each γ it runs R independent paths
+  of one optimizer record over the same limit-time horizon, so n = horizon/t_1 steps, and estimates the
   ergodic fraction (1/(n − n₀)) Σ_{n₀<k≤n} 1{d(x_k, 𝒮) > δ} by its mean over the runs, with the
   standard error of that mean (the runs are independent, the steps of one run are not, so the
   error bar is computed across runs). It also reports P(d(x_n, 𝒮) > δ) at the last step with a
   Wilson interval (one independent Bernoulli per run).
-- :func:`compare_decreasing_constant` — Algorithm 5.1 (γ_n = γ0 n^{−κ}) against constant-step
-  Adam: d(x_n, 𝒮) on a log-spaced set of steps n for every run, so that the decreasing-step
-  distance can be seen to go to 0 (Theorem 5.2) while the constant-step one plateaus at a level
-  set by γ.
+- :func:`compare_decreasing_constant` — a decreasing-step record (e.g. Algorithm 5.1,
+  γ_n = γ0 n^{−κ}) against a constant-step one: d(x_n, 𝒮) on a log-spaced set of steps n for every
+  run, so that the decreasing-step distance can be seen to go to 0 (Theorem 5.2) while the
+  constant-step one plateaus at a level set by γ.
 
 Random streams: run r of every study uses ``SeedSequence(seed).spawn(R)[r]``
 (:func:`adam_ode.montecarlo.run_seed_sequence`); each γ gets its own child of ``seed``, so the
@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .._validation import ParameterError, check_int, check_nonnegative, check_positive, check_vector
-from ..iterates import Adam, AdamDecreasing, run_optimizer
+from ..iterates import run_optimizer
 from ..montecarlo import monte_carlo, run_seed_sequence, steps_for_horizon
-from ..state import unpack
+from ..optimizers import Optimizer
 from .statistics import Z_95, wilson_interval
 
 __all__ = [
@@ -87,24 +87,24 @@ class ErgodicRecord:
         return out
 
 
-def ergodic_study(problem, x0, gammas, a: float | None, b: float | None, eps: float | None,
-                  horizon: float, n_runs: int, delta: float, seed, workers: int | None = None,
-                  burn_in: float = 0.0, debias: bool = True, callback=None, *,
-                  optimizer=None) -> list:
+def ergodic_study(problem, optimizer: Optimizer, x0, gammas, horizon: float, n_runs: int,
+                  delta: float, seed, workers: int | None = None, burn_in: float = 0.0,
+                  callback=None) -> list:
     r"""Ergodic fraction outside the δ-neighbourhood of 𝒮 for a constant-step optimizer, per γ.
 
     Parameters
     ----------
     problem : Problem
         Must implement ``critical_distance`` (all problems of :mod:`adam_ode.problems` do).
+    optimizer : Optimizer
+        A constant-step record: ``optimizer.replace(gamma=γ)`` runs for each γ (its other
+        hyperparameters as given, e.g. Adam's a, b, ε, so that the limit is the same).
     x0 : array (d,)
-        Common start, z_0 = (x0, 0, 0).
+        Common start x0 (the other slots start at 0).
     gammas : sequence of float > 0
-        Step sizes γ; α = 1 − aγ, β = 1 − bγ.
-    a, b, eps : float
-        Adam's moment rates and ε (outside the square root); None when ``optimizer`` is given.
+        Step sizes γ.
     horizon : float > 0
-        Limit time covered by every run: n = floor(horizon/t_1) steps (t_1 = γ for Adam), so
+        Limit time covered by every run: n = floor(horizon/t_1) steps (t_1 = ``times(1)``), so
         the time averages are over the same stretch of the dynamics for every γ.
     n_runs : int ≥ 2
         Independent runs R per γ.
@@ -117,13 +117,8 @@ def ergodic_study(problem, x0, gammas, a: float | None, b: float | None, eps: fl
     burn_in : float ≥ 0, < horizon
         ODE time excluded from the average (n₀ = floor(burn_in/γ) steps): removes the transient
         from x0, which only biases the finite-n average (the limit in n does not depend on it).
-    debias : bool
-        Bias corrections of Algorithm 2.1.
     callback : callable, optional
         Called with no argument after each γ.
-    optimizer : Optimizer, optional, keyword-only
-        Any constant-step record: ``optimizer.replace(gamma=γ)`` runs for each γ instead of
-        Adam(γ, a, b, eps, debias).
 
     Returns
     -------
@@ -141,14 +136,11 @@ def ergodic_study(problem, x0, gammas, a: float | None, b: float | None, eps: fl
     # Children built by spawn key, leaving a caller's SeedSequence untouched (spawn() would not).
     children = [run_seed_sequence(seed, i) for i in range(len(gammas))]
 
-    if optimizer is None:
-        schemes = [Adam(gamma, a, b, eps, debias) for gamma in gammas]
-    else:
-        schemes = [optimizer.replace(gamma=gamma) for gamma in gammas]
+    schemes = [optimizer.replace(gamma=gamma) for gamma in gammas]
 
     records = []
     for gamma, scheme, child in zip(gammas, schemes, children):
-        step = float(scheme.times(1))  # γ for Adam
+        step = float(scheme.times(1))  # one step of limit time
         n_steps = steps_for_horizon(horizon, step)
         n_burn = min(int(math.floor(burn_in / step)), n_steps - 1)
         result = monte_carlo(problem, scheme, x0, n_steps, n_runs, child, delta=delta,
@@ -180,7 +172,7 @@ def log_spaced_steps(n_steps: int, n_points: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DistanceCurves:
-    """d(x_n, 𝒮) at log-spaced steps for constant- and decreasing-step Adam.
+    """d(x_n, 𝒮) at log-spaced steps for a constant- and a decreasing-step scheme.
 
     Attributes
     ----------
@@ -189,7 +181,7 @@ class DistanceCurves:
     constant, decreasing : ndarray (R, K)
         d(x_n, 𝒮) per run (NaN after a divergence).
     constant_times, decreasing_times : ndarray (K,)
-        ODE times reached: nγ and Σ_{k≤n} γ_k.
+        Limit times reached: nγ and Σ_{k≤n} γ_k (each record's ``times``).
     constant_optimizer, decreasing_optimizer : Optimizer
         The hyperparameters.
     """
@@ -199,8 +191,8 @@ class DistanceCurves:
     decreasing: np.ndarray
     constant_times: np.ndarray
     decreasing_times: np.ndarray
-    constant_optimizer: Adam
-    decreasing_optimizer: AdamDecreasing
+    constant_optimizer: Optimizer
+    decreasing_optimizer: Optimizer
 
     def final_distances(self, which: str) -> np.ndarray:
         """d(x_n, 𝒮) at the last step for ``"constant"`` or ``"decreasing"`` (R,)."""
@@ -213,26 +205,22 @@ class DistanceCurves:
         return float(np.nanmedian(curves[:, -k:]))
 
 
-def compare_decreasing_constant(problem, x0, gamma: float, gamma0: float, kappa: float,
-                                a: float, b: float, eps: float, n_steps: int, n_runs: int,
-                                seed, workers: int | None = None, n_points: int = 200,
-                                callback=None) -> DistanceCurves:
-    r"""d(x_n, 𝒮) against n for constant-step Adam (γ) and decreasing-step Adam (γ_n = γ0 n^{−κ}).
+def compare_decreasing_constant(problem, x0, constant: Optimizer, decreasing: Optimizer,
+                                n_steps: int, n_runs: int, seed, workers: int | None = None,
+                                n_points: int = 200, callback=None) -> DistanceCurves:
+    r"""d(x_n, 𝒮) against n for a constant-step record and a decreasing-step one (e.g. Adam and
+    Algorithm 5.1's γ_n = γ0 n^{−κ}).
 
     Each run computes its whole path (one kernel call, GIL released) and keeps d(x_n, 𝒮) at
-    :func:`log_spaced_steps`; memory is one path per worker. Run r of both algorithms uses
+    :func:`log_spaced_steps`; memory is one path per worker. Run r of both schemes uses
     ``SeedSequence(seed).spawn(2)[i].spawn(R)[r]`` (i = 0 constant, 1 decreasing).
 
     Parameters
     ----------
     problem, x0
-        Problem and common start z_0 = (x0, 0, 0).
-    gamma : float
-        Constant step γ (α = 1 − aγ, β = 1 − bγ, bias corrections of Algorithm 2.1).
-    gamma0, kappa : float
-        Decreasing steps γ_n = γ0 n^{−κ}, κ ∈ (½, 1] (Algorithm 5.1).
-    a, b, eps : float
-        Moment rates and ε, shared by both algorithms.
+        Problem and common start x0 (the other slots start at 0).
+    constant, decreasing : Optimizer
+        The two records.
     n_steps, n_runs : int
         Steps per run and independent runs R.
     seed : int or SeedSequence
@@ -247,8 +235,6 @@ def compare_decreasing_constant(problem, x0, gamma: float, gamma0: float, kappa:
     n_steps = check_int("n_steps", n_steps, 1)
     n_runs = check_int("n_runs", n_runs, 1)
     workers = check_int("workers", workers, 1) if workers is not None else 1
-    constant = Adam(gamma, a, b, eps, True)
-    decreasing = AdamDecreasing(gamma0, kappa, a, b, eps)
     steps = log_spaced_steps(n_steps, n_points)
     roots = [run_seed_sequence(seed, i) for i in range(2)]  # caller's SeedSequence untouched
     out = {0: np.empty((n_runs, steps.size)), 1: np.empty((n_runs, steps.size))}
@@ -258,7 +244,7 @@ def compare_decreasing_constant(problem, x0, gamma: float, gamma0: float, kappa:
         which, r = task
         path = run_optimizer(problem, optimizers[which], x0, n_steps,
                              run_seed_sequence(roots[which], r))
-        x = unpack(path[steps])[0]
+        x = path[steps][:, :problem.dim]
         out[which][r] = problem.critical_distance(x)  # NaN after a divergence (NaN iterates)
         return task
 

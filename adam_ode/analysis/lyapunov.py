@@ -1,6 +1,7 @@
-r"""Does the Lyapunov energy decrease along the Adam ODE? (Lemma 7.5, Prop. 7.6, Assumption 2.5)
+r"""Does a limit's energy decrease along its solution? (For Adam: Lemma 7.5, Prop. 7.6.)
 
-Along the solution z(t) of the non-autonomous ODE (3.3) from (x0, 0, 0),
+A continuous limit with an energy (``limit.has_energy``) states when it is guaranteed to be
+nonincreasing (``limit.energy_condition()``). For the Adam ODE (3.3) from (x0, 0, 0),
 
     V(t, z) = F(x) + ½ Σ_i m_i² / U_i(t, v),   U(t, v) = a (1 − e^{−at}) (ε + sqrt(v/(1 − e^{−bt})))
 
@@ -11,15 +12,17 @@ b > 4a the guarantee is lost and V can rise. This module measures, on a fine tim
   (:func:`max_energy_increase`; its definition does not depend on the grid, and it is 0 exactly
   when V is nonincreasing);
 - the largest excursion of F(x(t)) above F(x0);
-- the largest excess of the analytic rate dV/dt over the dissipation bound −(ε/2)‖ẋ‖²
-  (≤ 0 when b ≤ 4a, up to rounding);
+- the largest excess of the analytic rate dV/dt over the limit's dissipation bound where it
+  states one (``energy_rate`` and ``energy_rate_bound``; Adam: −(ε/2)‖ẋ‖², ≤ 0 when b ≤ 4a);
 
-for one (a, b) (:func:`verify_lyapunov`) or over a grid of (a, b) (:func:`lyapunov_phase_diagram`).
+for one limit (:func:`verify_energy`) or over a two-parameter family of limits
+(:func:`energy_phase_diagram`; for Adam, the (a, b) grid). The paper's names
+``verify_lyapunov`` and ``lyapunov_phase_diagram`` are in :mod:`adam_ode.paper`.
 
 Monotonicity tolerance
 ----------------------
 V is evaluated on the dense output of a solver run at relative tolerance ``rtol`` and absolute
-tolerance ``atol`` (by default those of :func:`adam_ode.solve_ode`, ``integrate.RTOL`` and
+tolerance ``atol`` (by default those of :func:`adam_ode.solve_limit`, ``integrate.RTOL`` and
 ``integrate.ATOL``). Errors of that size in
 z move V by about ``rtol·scale + atol`` (scale = max |V| on the grid), and the DOP853 dense output
 can be a few hundred times less accurate than the step-end values. V counts as monotone when its
@@ -29,21 +32,18 @@ largest rise is at most :func:`monotone_tolerance` = ``MONOTONE_TOL_FACTOR · (r
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import LyapunovWarning, ParameterError, check_int
-from ..integrate import ATOL, RTOL, solve_ode
-from ..lyapunov import energy, energy_rate, energy_rate_bound
-from ..state import unpack
+from .._validation import ParameterError, check_int
+from ..integrate import ATOL, RTOL, solve_limit
 
 __all__ = [
     "max_energy_increase",
     "monotone_tolerance",
-    "verify_lyapunov",
-    "lyapunov_phase_diagram",
+    "verify_energy",
+    "energy_phase_diagram",
     "LyapunovRecord",
     "LyapunovPhaseDiagram",
     "N_TIMES",
@@ -109,12 +109,18 @@ def monotone_tolerance(V, rtol: float = RTOL, atol: float = ATOL) -> float:
 
 @dataclass(frozen=True, eq=False)
 class LyapunovRecord:
-    """Outcome of :func:`verify_lyapunov` for one (a, b).
+    """Outcome of :func:`verify_energy` for one limit.
 
     Attributes
     ----------
-    a, b, eps, T : float
-        Parameters of the ODE.
+    parameters : dict
+        The limit's parameters that label the record (``limit.energy_parameters()``; Adam:
+        a, b), also readable as attributes (``record.a``).
+    condition : (str, bool)
+        The limit's sufficient condition for a nonincreasing energy and whether it holds
+        (``limit.energy_condition()``; Adam: ``("b_le_4a", b <= 4a)``).
+    T : float
+        Horizon.
     max_energy_increase : float
         max_t [V(t) − min_{s≤t} V(s)] on the grid (0 for a nonincreasing V).
     t_max_increase : float
@@ -125,52 +131,50 @@ class LyapunovRecord:
         The monotonicity tolerance, from the solver tolerances (module docstring).
     max_F_minus_F0 : float
         max_t F(x(t)) − F(x0) (≤ 0 up to the tolerance when V is monotone; 0 at t = 0).
-    max_rate_minus_bound : float
-        max_t [dV/dt − (−(ε/2)‖ẋ‖²)] on the grid (Lemma 7.5: ≤ 0 when b ≤ 4a).
-    lyapunov_condition : bool
-        b ≤ 4a (Assumption 2.5).
+    max_rate_minus_bound : float or None
+        max_t [dV/dt − bound] on the grid (≤ 0 where the condition holds); None when the
+        limit states no rate bound.
     t, V, F : arrays (n,)
         The grid, V(t, z(t)) and F(x(t)) for plotting.
     """
 
-    a: float
-    b: float
-    eps: float
+    parameters: dict
+    condition: tuple
     T: float
     max_energy_increase: float
     t_max_increase: float
     monotone: bool
     tolerance: float
     max_F_minus_F0: float
-    max_rate_minus_bound: float
+    max_rate_minus_bound: float | None
     t: np.ndarray = field(repr=False)
     V: np.ndarray = field(repr=False)
     F: np.ndarray = field(repr=False)
 
+    def __getattr__(self, name):
+        parameters = self.__dict__.get("parameters", {})
+        if name in parameters:
+            return parameters[name]
+        raise AttributeError(name)
+
     @property
     def lyapunov_condition(self) -> bool:
-        return self.b <= 4.0 * self.a
+        """Whether the limit's sufficient condition for a nonincreasing energy holds."""
+        return bool(self.condition[1])
 
     def as_dict(self) -> dict:
         """The scalar fields (JSON-able), for tables and summaries."""
-        return {"a": self.a, "b": self.b, "b_le_4a": self.lyapunov_condition,
+        return {**self.parameters, self.condition[0]: self.lyapunov_condition,
                 "max_energy_increase": self.max_energy_increase,
                 "t_max_increase": self.t_max_increase, "monotone": self.monotone,
                 "max_F_minus_F0": self.max_F_minus_F0,
                 "max_rate_minus_bound": self.max_rate_minus_bound}
 
 
-def _solve_quietly(problem, x0, a, b, eps, T, rtol, atol):
-    # b > 4a is exactly the regime under study here: its LyapunovWarning is expected.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", LyapunovWarning)
-        return solve_ode(problem, x0, a, b, eps, T, rtol=rtol, atol=atol)
-
-
-def _refined_energy(sol, t, problem, a, b, eps):
+def _refined_energy(sol, t, problem, limit):
     """z and V on ``t`` plus local refinements around the largest rise (see REFINE_PASSES)."""
     z = sol(t)
-    V = energy(t, z, problem, a, b, eps)
+    V = limit.energy(t, z, problem)
     for _ in range(REFINE_PASSES):
         rise = V - np.minimum.accumulate(V)
         k = int(np.argmax(rise))
@@ -188,22 +192,21 @@ def _refined_energy(sol, t, problem, a, b, eps):
         z_extra = sol(extra)
         t = t_new[order]
         z = np.concatenate([z, z_extra])[order]
-        V = np.concatenate([V, energy(extra, z_extra, problem, a, b, eps)])[order]
+        V = np.concatenate([V, limit.energy(extra, z_extra, problem)])[order]
     return t, z, V
 
 
-def verify_lyapunov(problem, x0, a: float, b: float, eps: float, T: float, *,
-                    n_times: int = N_TIMES, rtol: float = RTOL,
-                    atol: float = ATOL) -> LyapunovRecord:
-    r"""Measure whether V(t, z(t)) is nonincreasing along the Adam ODE (3.3) on [0, T].
+def verify_energy(problem, limit, x0, T: float, *, n_times: int = N_TIMES, rtol: float = RTOL,
+                  atol: float = ATOL) -> LyapunovRecord:
+    r"""Measure whether the energy of ``limit`` is nonincreasing along its solution on [0, T].
 
     Parameters
     ----------
     problem : Problem
+    limit : ContinuousLimit
+        A limit with an energy (``has_energy``), e.g. ``Adam(...).limit()``.
     x0 : array (d,)
-        Initial point; z(0) = (x0, 0, 0).
-    a, b, eps : float > 0
-        Moment rates and ε. b > 4a is allowed (that is the point of the study) and does not warn.
+        Initial point (the other slots as ``limit.initial_state``).
     T : float > 0
         Horizon.
     n_times : int ≥ 2
@@ -215,27 +218,33 @@ def verify_lyapunov(problem, x0, a: float, b: float, eps: float, T: float, *,
     -------
     LyapunovRecord
     """
+    if not getattr(limit, "has_energy", False):
+        raise ParameterError(f"{type(limit).__name__} has no known energy to verify")
     n_times = check_int("n_times", n_times, 2)
-    sol = _solve_quietly(problem, x0, a, b, eps, T, rtol, atol)
+    sol = solve_limit(problem, limit, x0, T, rtol=rtol, atol=atol)
     t = np.union1d(np.linspace(0.0, sol.T, n_times), sol.t)
-    a, b, eps = sol.config["a"], sol.config["b"], sol.config["eps"]  # validated floats
-    t, z, V = _refined_energy(sol, t, problem, a, b, eps)
-    F = problem.F(unpack(z)[0])
+    t, z, V = _refined_energy(sol, t, problem, limit)
+    F = problem.F(z[..., :problem.dim])
     rise, t_rise = max_energy_increase(V, t)
     tol = monotone_tolerance(V, rtol, atol)
-    excess = energy_rate(t, z, problem, a, b, eps) - energy_rate_bound(t, z, problem, a, b, eps)
+    rate = getattr(limit, "energy_rate", None)
+    bound = getattr(limit, "energy_rate_bound", None)
+    excess = None
+    if callable(rate) and callable(bound):
+        excess = float(np.max(rate(t, z, problem) - bound(t, z, problem)))
     return LyapunovRecord(
-        a=a, b=b, eps=eps, T=sol.T, max_energy_increase=rise, t_max_increase=t_rise,
-        monotone=bool(rise <= tol), tolerance=tol, max_F_minus_F0=float(np.max(F - F[0])),
-        max_rate_minus_bound=float(np.max(excess)), t=t, V=V, F=F)
+        parameters=limit.energy_parameters(), condition=limit.energy_condition(), T=sol.T,
+        max_energy_increase=rise, t_max_increase=t_rise, monotone=bool(rise <= tol),
+        tolerance=tol, max_F_minus_F0=float(np.max(F - F[0])), max_rate_minus_bound=excess,
+        t=t, V=V, F=F)
 
 
 @dataclass(frozen=True, eq=False)
 class LyapunovPhaseDiagram:
-    """Outcome of :func:`lyapunov_phase_diagram`.
+    """Outcome of :func:`energy_phase_diagram`.
 
     Arrays are indexed ``[i, j]`` with i over ``b_values`` (rows) and j over ``a_values``
-    (columns), the layout of an image with b on the vertical axis.
+    (columns), the layout of an image with the second parameter on the vertical axis.
     """
 
     a_values: np.ndarray
@@ -243,11 +252,12 @@ class LyapunovPhaseDiagram:
     max_energy_increase: np.ndarray
     monotone: np.ndarray
     max_F_minus_F0: np.ndarray
+    condition: np.ndarray
 
     @property
     def lyapunov_condition(self) -> np.ndarray:
-        """Boolean grid b ≤ 4a."""
-        return self.b_values[:, None] <= 4.0 * self.a_values[None, :]
+        """Boolean grid: each limit's sufficient condition (Adam: b ≤ 4a)."""
+        return self.condition
 
 
 def _positive_grid(name, values) -> np.ndarray:
@@ -257,23 +267,21 @@ def _positive_grid(name, values) -> np.ndarray:
     return arr
 
 
-def lyapunov_phase_diagram(problem, x0, a_values, b_values, eps: float, T: float, *,
-                           n_times: int = N_TIMES, rtol: float = RTOL, atol: float = ATOL,
-                           callback=None) -> LyapunovPhaseDiagram:
-    """:func:`verify_lyapunov` over the grid ``b_values × a_values``.
+def energy_phase_diagram(problem, x0, make_limit, a_values, b_values, T: float, *,
+                         n_times: int = N_TIMES, rtol: float = RTOL, atol: float = ATOL,
+                         callback=None) -> LyapunovPhaseDiagram:
+    """:func:`verify_energy` of ``make_limit(a, b)`` over the grid ``b_values × a_values``.
 
     Parameters
     ----------
-    problem, x0, eps, T, n_times, rtol, atol
-        As in :func:`verify_lyapunov`.
+    problem, x0, T, n_times, rtol, atol
+        As in :func:`verify_energy`.
+    make_limit : callable (a, b) -> ContinuousLimit
+        The two-parameter family (Adam: ``lambda a, b: Adam(..., a=a, b=b).limit()``).
     a_values, b_values : arrays of floats > 0
         Grid axes.
     callback : callable, optional
         Called with no argument after each grid point (e.g. a progress bar's ``update``).
-
-    Returns
-    -------
-    LyapunovPhaseDiagram
     """
     a_values = _positive_grid("a_values", a_values)
     b_values = _positive_grid("b_values", b_values)
@@ -281,13 +289,15 @@ def lyapunov_phase_diagram(problem, x0, a_values, b_values, eps: float, T: float
     rise = np.empty(shape)
     monotone = np.empty(shape, dtype=bool)
     f_excess = np.empty(shape)
+    condition = np.empty(shape, dtype=bool)
     for i, b in enumerate(b_values):
         for j, a in enumerate(a_values):
-            rec = verify_lyapunov(problem, x0, a, b, eps, T, n_times=n_times, rtol=rtol,
-                                  atol=atol)
+            rec = verify_energy(problem, make_limit(float(a), float(b)), x0, T, n_times=n_times,
+                                rtol=rtol, atol=atol)
             rise[i, j] = rec.max_energy_increase
             monotone[i, j] = rec.monotone
             f_excess[i, j] = rec.max_F_minus_F0
+            condition[i, j] = rec.lyapunov_condition
             if callback is not None:
                 callback()
-    return LyapunovPhaseDiagram(a_values, b_values, rise, monotone, f_excess)
+    return LyapunovPhaseDiagram(a_values, b_values, rise, monotone, f_excess, condition)

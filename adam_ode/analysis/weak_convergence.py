@@ -20,11 +20,10 @@ import numpy as np
 
 from .._validation import ParameterError, check_int, check_positive, check_vector
 from ..integrate import solve_limit
-from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from .statistics import loglog_slope, summarize_sample
 
-__all__ = ["WeakConvergenceStudy", "weak_convergence_study", "limit_convergence_study",
+__all__ = ["WeakConvergenceStudy", "limit_convergence_study", "check_gammas",
            "MIN_GAMMAS_FOR_SLOPE"]
 
 MIN_GAMMAS_FOR_SLOPE = 2  # a log-log slope needs two distinct γ; its standard error needs three
@@ -67,50 +66,7 @@ class WeakConvergenceStudy:
         return np.array([r[key] for r in self.records])
 
 
-def weak_convergence_study(problem, x0, a: float, b: float, eps: float, T: float, gammas,
-                           n_runs: int, delta: float, seed=0, *, debias: bool = True,
-                           workers: int | None = None, progress=None) -> WeakConvergenceStudy:
-    r"""Monte Carlo estimate of the law of sup_{nγ ≤ T} ‖z_n − z(nγ)‖ for each γ.
-
-    Parameters
-    ----------
-    problem : Problem
-    x0 : array (d,)
-        Start of both the iterates and the ODE, z_0 = (x0, 0, 0).
-    a, b : float > 0
-        α = 1 − aγ, β = 1 − bγ; aγ < 1 and bγ < 1 are required for every γ.
-    eps : float > 0
-        ε (outside the square root).
-    T : float > 0
-        Horizon of the sup.
-    gammas : sequence of float > 0
-        Step sizes, at least two (for the slope).
-    n_runs : int >= 1
-        Runs per γ.
-    delta : float > 0
-        Threshold of P(sup > δ).
-    seed : int >= 0
-        Root of the random streams.
-    debias : bool
-        Adam with bias correction vs ODE (3.3) (True), or without vs ODE (7.1) (False).
-    workers : int >= 1, optional
-        Threads; default all cores. Results do not depend on it.
-    progress : callable, optional
-        ``progress(k)`` each time k more runs have finished (over all γ).
-    """
-    a = check_positive("a", a)
-    b = check_positive("b", b)
-    eps = check_positive("eps", eps)
-    gammas = _check_gammas(gammas)
-    study = limit_convergence_study(problem, Adam(gammas[0], a, b, eps, debias), x0, T, gammas,
-                                    n_runs, delta, seed, workers=workers, progress=progress)
-    config = {"problem": problem.config(), "x0": study.config["x0"], "a": a, "b": b, "eps": eps,
-              "T": study.T, "delta": study.delta, "gammas": gammas, "n_runs": n_runs,
-              "seed": seed, "debias": debias}
-    return replace(study, config=config)
-
-
-def _check_gammas(gammas) -> list:
+def check_gammas(gammas) -> list:
     gammas = [check_positive("gammas", g) for g in np.atleast_1d(np.asarray(gammas, float))]
     if len(set(gammas)) < MIN_GAMMAS_FOR_SLOPE:
         raise ParameterError(f"gammas must hold at least {MIN_GAMMAS_FOR_SLOPE} distinct step "
@@ -127,14 +83,14 @@ def limit_convergence_study(problem, optimizer, x0, T: float, gammas, n_runs: in
     ``optimizer.replace(gamma=γ)`` runs ``n_runs`` times against its own continuous limit
     (``limit()``, solved once when it does not depend on γ) on its time map t_k =
     ``times(k)``, in the scheme's own state variables (``from_limit_state``); T is in the
-    limit's time. Other parameters and the result as in :func:`weak_convergence_study` (which
-    is this study for :class:`~adam_ode.Adam`).
+    limit's time. For Adam in the paper's parameters see
+    :func:`adam_ode.paper.weak_convergence_study`.
     """
     T = check_positive("T", T)
     delta = check_positive("delta", delta)
     n_runs = check_int("n_runs", n_runs, 1)
     x0 = check_vector("x0", x0, problem.dim)
-    gammas = _check_gammas(gammas)
+    gammas = check_gammas(gammas)
     if not optimizer.uniform_steps:
         raise ParameterError(f"{type(optimizer).__name__} has no uniform time step: give a "
                              "constant-step optimizer")

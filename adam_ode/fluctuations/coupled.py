@@ -51,7 +51,7 @@ import numpy as np
 from numba import njit
 
 from .._validation import ParameterError
-from ..problems import CorrelatedQuadratic, kernel_data_of
+from ..problems import kernel_data_of
 from .sde import _field, _modified_drift
 
 __all__ = ["N_CONTROL_KINDS", "SCHEMES", "coupled_paths"]
@@ -236,10 +236,14 @@ def coupled_paths(problem, optimizer, z0, T: float, n_paths: int, seed, *, subst
     twin with negated draws. ``time_weights`` (n_basis, n): the w_q(t_n) of the control sums
     (e.g. :func:`adam_ode.analysis.weak_error.time_basis`); None: no controls (0 columns).
     """
-    if not isinstance(problem, CorrelatedQuadratic):
-        raise ParameterError("coupled_paths needs Gaussian gradient noise: a CorrelatedQuadratic")
-    if optimizer.debias:
-        raise ParameterError("coupled_paths compares with the autonomous SDEs: debias=False")
+    if not type(problem).linear_gaussian:
+        raise ParameterError(f"coupled_paths needs linear Gaussian gradient noise g = Ax + Lξ "
+                             f"(a problem with linear_gaussian = True, e.g. CorrelatedQuadratic); "
+                             f"{type(problem).__name__} is not")
+    if 2 not in optimizer.limit().sde_orders:
+        raise ParameterError("coupled_paths compares a scheme with its SDEs of order 1 and 2: "
+                             f"{optimizer.name}'s limit has orders {optimizer.limit().sde_orders}"
+                             " (Adam needs debias=False)")
     data = kernel_data_of(problem)
     sigma = problem.noise_cov
     R = np.linalg.cholesky(2.0 * sigma * sigma)

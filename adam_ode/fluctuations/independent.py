@@ -44,11 +44,11 @@ import numpy as np
 from numba import njit
 
 from .._validation import ParameterError, check_int, check_positive
-from ..optimizers import Adam
 from ..problems.base import kernel_data_of, noise_moments, sample_grad
 from ..streams import STATE_SIZE, child_state, normal, seed_words
 from .moments import has_kernel_moments
-from .sde import _field, _modified_drift, _noise_factor, correlate
+from .paths import _noise_factor, correlate
+from .sde import _field, _modified_drift, has_specialised_sde
 
 __all__ = ["IndependentPaths", "independent_paths"]
 
@@ -215,9 +215,10 @@ def independent_paths(problem, optimizer, z0, T: float, n_paths: int, seed, *,
     workers : int, optional
         Threads (default ``os.cpu_count()``); the results do not depend on it.
     """
-    if type(optimizer) is not Adam or optimizer.debias:
-        raise ParameterError("independent_paths compares autonomous Adam with its SDEs: "
-                             "an Adam record with debias=False")
+    if 2 not in optimizer.limit().sde_orders or not has_specialised_sde(optimizer.limit()):
+        raise ParameterError("independent_paths compares a scheme with its SDEs of order 1 and "
+                             f"2: {optimizer.name}'s limit has no second-order SDE kernel (Adam "
+                             "needs debias=False)")
     if not has_kernel_moments(problem):
         raise ParameterError(f"no numba noise moments for {type(problem).__name__}")
     d = problem.dim

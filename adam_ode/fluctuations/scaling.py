@@ -26,11 +26,9 @@ independent gradients, Cov(g) = C₁/B and, at a minimizer, S(x*) = C₁(x*)/B.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from .._validation import ParameterError, check_int, check_positive
-from ..optimizers import SGD, Adam, AdamW, MomentumSGD, Nesterov, RMSProp
 
 __all__ = ["ScaledHyperparameters", "scale_hyperparameters", "RULES"]
 
@@ -55,7 +53,9 @@ def scale_hyperparameters(optimizer, batch_size: int, factor: float,
 
     Parameters
     ----------
-    optimizer : SGD, MomentumSGD, Nesterov, RMSProp, Adam or AdamW record
+    optimizer : Optimizer
+        A record with a rule (``optimizer.batch_scaling_rules``; each record's
+        ``scaled_for_batch`` states it).
     batch_size : int ≥ 1
     factor : float > 0
         κ; κ·B must be an integer.
@@ -70,30 +70,5 @@ def scale_hyperparameters(optimizer, batch_size: int, factor: float,
         raise ParameterError(f"factor * batch_size must be an integer, got {new_B:g}")
     if rule not in RULES:
         raise ParameterError(f"rule must be one of {RULES}, got {rule!r}")
-    g = optimizer.gamma
-    if rule == "linear":
-        if isinstance(optimizer, Nesterov):
-            # the time step sqrt(γ) → κ sqrt(γ); c (μ = 1 − c sqrt(γ)) and the schedule fixed
-            new = optimizer.replace(gamma=kappa * kappa * g)
-        elif isinstance(optimizer, (SGD, MomentumSGD, Adam, AdamW, RMSProp)):
-            # 1 − α → κ(1 − α) with γ → κγ keeps a (and b) fixed.
-            new = optimizer.replace(gamma=kappa * g)
-        else:
-            raise ParameterError(f"no scaling rule for {type(optimizer).__name__}")
-        return ScaledHyperparameters(new, int(round(new_B)), 1.0 / kappa, 1.0, rule)
-    if isinstance(optimizer, AdamW):
-        r = math.sqrt(kappa)
-        new = optimizer.replace(gamma=r * g, a=r * optimizer.a, b=r * optimizer.b,
-                                eps=optimizer.eps / r, weight_decay=r * optimizer.weight_decay)
-    elif isinstance(optimizer, Adam):
-        r = math.sqrt(kappa)
-        new = optimizer.replace(gamma=r * g, a=r * optimizer.a, b=r * optimizer.b,
-                                eps=optimizer.eps / r)
-    elif isinstance(optimizer, RMSProp):
-        r = math.sqrt(kappa)
-        new = optimizer.replace(gamma=r * g, b=r * optimizer.b, eps=optimizer.eps / r)
-    else:
-        raise ParameterError(f"the square-root rule applies to adaptive methods (Adam, AdamW, "
-                             f"RMSProp); use rule='linear' for {type(optimizer).__name__}")
-    return ScaledHyperparameters(new, int(round(new_B)), 1.0 / kappa, 1.0 / math.sqrt(kappa),
-                                 rule)
+    new, time_factor = optimizer.scaled_for_batch(kappa, rule)
+    return ScaledHyperparameters(new, int(round(new_B)), 1.0 / kappa, time_factor, rule)

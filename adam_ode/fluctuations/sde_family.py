@@ -40,7 +40,7 @@ from ..problems.base import kernel_data_of
 from ..streams import STATE_SIZE, child_state, normal, seed_words
 from .moments import noise_moments
 from .noise import NoiseModel
-from .sde import PathRun, SDEResult, _noise_factor, correlate, store_row, warn_divergences
+from .paths import PathRun, SDEResult, _noise_factor, correlate, store_row, warn_divergences
 
 __all__ = ["family_sde_path", "family_sde_chunk", "simulate_family_sde"]
 

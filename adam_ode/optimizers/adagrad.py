@@ -121,6 +121,10 @@ class AdaGrad(Optimizer):
         x, W = split(z_limit, 2)
         return np.concatenate([x, W / self.gamma**2], axis=-1)
 
+    def to_limit_state(self, z):
+        x, w = split(z, 2)
+        return np.concatenate([x, w * self.gamma**2], axis=-1)
+
 
 def _frozen_shift(g, S, s, eps_tilde):
     """x(s) − x0 with x frozen at a point where ∇F = g, S = S: −(2g/S)[R − ε̃ log(1 + R/ε̃)],

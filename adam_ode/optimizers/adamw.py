@@ -52,6 +52,8 @@ torch's ``Adam(weight_decay=λ)`` is the *coupled* L2 rule g ← g + λx, a diff
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -138,6 +140,18 @@ class AdamW(AdamRates, Optimizer):
     def limit(self) -> "AdamWLimit":
         return AdamWLimit(self.a, self.b, self.eps, self.debias, self.weight_decay)
 
+    batch_scaling_rules = ("sqrt", "linear")
+
+    def scaled_for_batch(self, kappa, rule):
+        # Square-root rule (Malladi et al. 2022): γ → √κγ, rates and ε so that the limit in
+        # t' = t/√κ is unchanged; linear: γ → κγ with the rest fixed (keeps the limit only).
+        self._check_rule(rule)
+        if rule == "linear":
+            return self._linear_rule(kappa)
+        r = math.sqrt(kappa)
+        return self.replace(gamma=r * self.gamma, a=r * self.a, b=r * self.b,
+                            eps=self.eps / r, weight_decay=r * self.weight_decay), 1.0 / r
+
     def rest_point(self, problem, x0):
         """The rest point of the limit near ``x0`` (see :func:`rest_point`)."""
         return rest_point(problem, x0, self.weight_decay, self.eps)
@@ -153,6 +167,8 @@ class AdamWLimit(AdamLimit):
 
     weight_decay: float = 0.0
     has_energy = False
+    sde_kernel = None  # the (x, m, v) kernels have no decay term: the generic kernel runs AdamW
+    sde_orders = (1,)
 
     def _decay(self, z):
         x = split(z, 3)[0]

@@ -242,10 +242,34 @@ class Optimizer:
         """The continuous-time limit of the scheme under :attr:`scaling`."""
         raise NotImplementedError(f"{type(self).__name__} has no continuous limit")
 
+    def to_limit_state(self, z) -> np.ndarray:
+        """This scheme's state (..., width) in its limit's variables (the inverse of
+        :meth:`from_limit_state`; the identity unless the slots are rescaled)."""
+        return np.asarray(z, dtype=float)
+
     def from_limit_state(self, z_limit) -> np.ndarray:
         """The limit's state (..., width) in this scheme's state variables (identity unless the
         scheme's slots are scaled versions of the limit's, e.g. AdaGrad's w = W/γ²)."""
         return np.asarray(z_limit, dtype=float)
+
+    # -- scaling rules (batch size B -> kappa*B) ---------------------------------------------
+    # The rules this record supports (paper_notes.md, "Fluctuations"): "linear" or "sqrt".
+    batch_scaling_rules: tuple = ()
+
+    def scaled_for_batch(self, kappa: float, rule: str):
+        """(record, time factor) for batch size κB under ``rule``: the record that keeps the
+        limit and the fluctuation level, and t' = factor·t in its own time (n → n/κ steps).
+        Records that support a rule override this; the default says that none applies."""
+        raise ParameterError(f"no scaling rule for {type(self).__name__}")
+
+    def _linear_rule(self, kappa: float):
+        """γ → κγ with every rate (1 − α)/γ fixed, so 1 − α → κ(1 − α): the limit is unchanged."""
+        return self.replace(gamma=kappa * self.gamma), 1.0
+
+    def _check_rule(self, rule: str) -> None:
+        if rule not in self.batch_scaling_rules:
+            raise ParameterError(f"{type(self).__name__} has no {rule!r} scaling rule; its "
+                                 f"rules: {', '.join(self.batch_scaling_rules) or 'none'}")
 
     # -- bookkeeping ------------------------------------------------------------------------
     def config(self) -> dict:
@@ -309,12 +333,28 @@ class ContinuousLimit:
     def energy(self, t, z, problem):
         raise NotImplementedError(f"{type(self).__name__} has no known energy")
 
+    def energy_condition(self) -> tuple:
+        """(name, holds): the sufficient condition under which :meth:`energy` is nonincreasing
+        along the flow, e.g. Adam's ``("b_le_4a", b <= 4a)``; unconditional by default."""
+        return ("guaranteed", True)
+
+    def energy_parameters(self) -> dict:
+        """The parameters that label an energy study of this limit (its scalar fields by
+        default; Adam: a and b)."""
+        return {k: v for k, v in asdict(self).items() if isinstance(v, (int, float, bool))}
+
     # Fluctuations (the linear-noise approximation of :mod:`adam_ode.fluctuations`). In the
     # limit's variables one step of the scheme is z_n − z_{n−1} = Δt·(h(t, z) + η_n) + o(Δt),
     # Δt = ``optimizer.times(1)``, with per-step noise η_n of covariance Q = O(1) given to leading
     # order by :meth:`noise_map`; the drift's Jacobian is :meth:`jacobian`. A limit for which no
     # such model holds says why in ``no_fluctuations``.
     no_fluctuations: str | None = None
+    # Orders of the SDE models of this limit: 1 (Euler–Maruyama of the diffusion); 2 where a
+    # second-order modified equation is derived (autonomous Adam).
+    sde_orders: tuple = (1,)
+    # A specialised SDE kernel of adam_ode.fluctuations that runs this limit faster than the
+    # generic Euler–Maruyama kernel (None: the generic one), e.g. "xmv-moments" for eq. (3.3).
+    sde_kernel: str | None = None
 
     def noise_map(self, t, z, problem, moments) -> np.ndarray:
         r"""B (n_slots, 2, d): slot s, coordinate i of the per-step noise is

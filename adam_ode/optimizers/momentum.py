@@ -28,11 +28,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .._validation import check_positive
+from .._validation import ParameterError, check_positive
 from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, check_rate, implements,
                    noise_slots, rate_from_decay, register_optimizer, split, unconstrained)
 
-__all__ = ["MomentumSGD", "MomentumArgs", "HeavyBallLimit"]
+__all__ = ["MomentumSGD", "MomentumArgs", "HeavyBallLimit", "ClassicalHeavyBall",
+           "classical_heavy_ball_field"]
 
 
 class MomentumArgs(NamedTuple):
@@ -83,6 +84,16 @@ class MomentumSGD(Optimizer):
     def limit(self):
         return HeavyBallLimit(self.a)
 
+    batch_scaling_rules = ("linear",)
+
+    def scaled_for_batch(self, kappa, rule):
+        # γ → κγ and 1 − α → κ(1 − α): a, hence the limit, unchanged; the noise level is γ/B.
+        if rule == "sqrt":
+            raise ParameterError("the square-root rule applies to adaptive methods (Adam, "
+                                 "AdamW, RMSProp); use rule='linear' for MomentumSGD")
+        self._check_rule(rule)
+        return self._linear_rule(kappa)
+
 
 @dataclass(frozen=True)
 class HeavyBallLimit(ContinuousLimit):
@@ -117,6 +128,51 @@ class HeavyBallLimit(ContinuousLimit):
 
     def kernel_args(self):
         return HeavyBallArgs(self.a)
+
+
+def classical_heavy_ball_field(t, y, problem, damping: float, gradient_scale: float = 1.0):
+    """ẍ + λẋ + κ∇F(x) = 0 as a first-order field on y = (x, ẋ)."""
+    y = np.asarray(y, dtype=float)
+    d = y.shape[-1] // 2
+    x, x_dot = y[..., :d], y[..., d:]
+    return np.concatenate([x_dot, -damping * x_dot - gradient_scale * problem.grad_F(x)], axis=-1)
+
+
+@dataclass(frozen=True)
+class ClassicalHeavyBall(ContinuousLimit):
+    """The classical heavy ball ẍ + λẋ + κ∇F(x) = 0 on y = (x, ẋ) from (x0, v0) (v0 = 0 by
+    default): :class:`HeavyBallLimit` in the velocity ẋ = −m when λ = κ = a. Energy
+    κF(x) + ½‖ẋ‖² (its rate is −λ‖ẋ‖² ≤ 0)."""
+
+    damping: float
+    gradient_scale: float = 1.0
+    v0: tuple | None = None
+    slots = ("x", "x_dot")
+    time = "t"
+    has_energy = True
+
+    def __post_init__(self):
+        from .._validation import check_nonnegative
+
+        object.__setattr__(self, "damping", check_nonnegative("damping", self.damping))
+        object.__setattr__(self, "gradient_scale",
+                           check_positive("gradient_scale", self.gradient_scale))
+        if self.v0 is not None:
+            object.__setattr__(self, "v0", tuple(float(v) for v in np.ravel(self.v0)))
+
+    def initial_state(self, problem, x0):
+        from .._validation import check_vector
+
+        x0 = np.asarray(x0, dtype=float)
+        v0 = np.zeros_like(x0) if self.v0 is None else check_vector("v0", self.v0, x0.size)
+        return np.concatenate([x0, v0])
+
+    def field(self, t, z, problem):
+        return classical_heavy_ball_field(t, z, problem, self.damping, self.gradient_scale)
+
+    def energy(self, t, z, problem):
+        x, x_dot = split(z, 2)
+        return self.gradient_scale * problem.F(x) + 0.5 * np.sum(x_dot * x_dot, axis=-1)
 
 
 class HeavyBallArgs(NamedTuple):

@@ -189,6 +189,16 @@ class Nesterov(Optimizer):
     def limit(self):
         return FrictionLimit(self.c) if self.schedule == "constant" else SBCLimit()
 
+    batch_scaling_rules = ("linear",)
+
+    def scaled_for_batch(self, kappa, rule):
+        # Linear in the time step sqrt(γ) → κ sqrt(γ), i.e. γ → κ²γ; c and the schedule fixed.
+        if rule == "sqrt":
+            raise ParameterError("the square-root rule applies to adaptive methods (Adam, "
+                                 "AdamW, RMSProp); use rule='linear' for Nesterov")
+        self._check_rule(rule)
+        return self.replace(gamma=kappa * kappa * self.gamma), 1.0
+
     def from_limit_state(self, z_limit):
         X, V = split(z_limit, 2)
         return np.concatenate([X, math.sqrt(self.gamma) * V], axis=-1)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .._validation import check_positive
+from .._validation import ParameterError, check_positive
 from .base import (ContinuousLimit, Optimizer, at_minimizer, at_x, implements, noise_slots,
                    register_optimizer, unconstrained)
 
@@ -53,6 +53,16 @@ class SGD(Optimizer):
 
     def limit(self):
         return GradientFlow()
+
+    batch_scaling_rules = ("linear",)
+
+    def scaled_for_batch(self, kappa, rule):
+        # The gradient flow does not depend on γ; the LNA covariance γP, P ∝ C, depends on γ/B.
+        if rule == "sqrt":
+            raise ParameterError("the square-root rule applies to adaptive methods (Adam, "
+                                 "AdamW, RMSProp); use rule='linear' for SGD")
+        self._check_rule(rule)
+        return self._linear_rule(kappa)
 
 
 @dataclass(frozen=True)

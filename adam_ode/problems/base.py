@@ -320,6 +320,9 @@ class Problem(ABC):
     # False for problems whose kernel data type is made at run time (user numba functions): numba
     # cannot cache their kernels on disk, so they are compiled in every process.
     kernel_cacheable: bool = True
+    # g = A x + L ξ with ξ ~ N(0, I) and kernel data holding A and L: the common-draw couplings
+    # of adam_ode.fluctuations.coupled apply.
+    linear_gaussian: bool = False
     # True when the gradient moments, ∇²F and ∂S/∂x are diagonal at every x and the field is
     # coordinatewise: the fluctuation models then split into d independent blocks.
     separable_moments: bool = False

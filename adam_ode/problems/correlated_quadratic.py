@@ -52,6 +52,7 @@ class CorrelatedQuadratic(Problem):
     """
 
     name = "correlated-quadratic"
+    linear_gaussian = True
     data_class = CorrelatedQuadraticData
 
     def __init__(self, A=DEFAULT_A, L=None):

@@ -23,7 +23,7 @@ from ..analysis.long_run import compare_decreasing_constant, ergodic_study
 from ..analysis.statistics import loglog_slope
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_ode
-from ..iterates import Adam
+from ..optimizers import Adam, AdamDecreasing
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import DoubleWell, make_problem
 from ..state import unpack
@@ -100,13 +100,14 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
 
         # 2. Decreasing vs constant step.
         curves = compare_decreasing_constant(
-            problem, x0, config["compare_gamma"], config["gamma0"], config["kappa"], a, b, eps,
+            problem, x0, Adam(config["compare_gamma"], a, b, eps),
+            AdamDecreasing(config["gamma0"], config["kappa"], a, b, eps),
             config["compare_steps"], config["compare_runs"], seeds[1], workers=ctx.workers,
             callback=bar.update)
 
         # 3. Ergodic fraction outside the δ-neighbourhood vs γ.
-        records = ergodic_study(problem, x0, gammas, a, b, eps, config["horizon"],
-                                config["ergodic_runs"], config["delta"], seeds[2],
+        records = ergodic_study(problem, Adam(gammas[0], a, b, eps), x0, gammas,
+                                config["horizon"], config["ergodic_runs"], config["delta"], seeds[2],
                                 workers=ctx.workers, burn_in=config["burn_in"],
                                 callback=bar.update)
 

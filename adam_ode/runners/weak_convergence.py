@@ -1,7 +1,7 @@
 """Experiment ``weak-convergence``: P(sup_{[0,T]} ‖z^γ − z‖ > δ) → 0 as γ → 0 (Theorem 4.3).
 
 For each γ of ``gammas``, ``n_runs`` Adam runs are compared with the ODE solution (solved once) by
-:func:`adam_ode.analysis.weak_convergence.weak_convergence_study`. Figure: the estimated
+:func:`adam_ode.paper.weak_convergence_study`. Figure: the estimated
 probability with its Wilson 95 % interval, and the mean / median / 90 % quantile of the sup
 distance against γ on log-log axes with the fitted slope.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.weak_convergence import weak_convergence_study
+from ..paper import weak_convergence_study
 from ..experiments import ExperimentResult, RunContext, register
 from ..montecarlo import steps_for_horizon
 from ..problems import make_problem
