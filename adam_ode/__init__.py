@@ -52,6 +52,12 @@ from .paper import (U, adam_vector_field, autonomous_vector_field,  # noqa: E402
 
 __version__ = "0.1.0"
 
+# Optimizers and problems of other installed packages (entry points), last: they may import
+# anything above. A broken one is left out and named in plugins.PLUGIN_ERRORS.
+from .plugins import load_plugins as _load_plugins  # noqa: E402
+
+_load_plugins()
+
 __all__ = [
     # generic API
     "Problem", "PROBLEMS", "make_problem", "LinearRegression2D", "StochasticQuadratic",

@@ -96,7 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("list", help="list the experiments with their descriptions")
+    p_list = sub.add_parser("list", help="list the experiments (or the registered optimizers "
+                                         "or problems, plug-ins included)")
+    p_list.add_argument("what", nargs="?", default="experiments",
+                        choices=("experiments", "optimizers", "problems"),
+                        help="what to list (default: experiments)")
 
     p_run = sub.add_parser("run", help="run one experiment, or a config file of your own")
     p_run.add_argument("experiment", metavar="EXPERIMENT|FILE.toml",
@@ -192,7 +196,27 @@ def _info(args, text: str) -> None:
         print(text)
 
 
+def _first_line(doc) -> str:
+    text = (doc or "").strip().splitlines()
+    return text[0].strip() if text else ""
+
+
+def _cmd_list_registry(what: str) -> int:
+    from .optimizers import OPTIMIZERS
+    from .problems import PROBLEMS
+
+    registry = OPTIMIZERS if what == "optimizers" else PROBLEMS
+    width = max((len(n) for n in registry), default=0)
+    for name in sorted(registry):
+        cls = registry[name]
+        origin = "" if cls.__module__.startswith("adam_ode.") else f"  [plug-in: {cls.__module__}]"
+        print(f"{name:<{width}}  {cls.__name__}: {_first_line(cls.__doc__)}{origin}")
+    return EXIT_OK
+
+
 def _cmd_list(args) -> int:
+    if args.what != "experiments":
+        return _cmd_list_registry(args.what)
     experiments = ex.list_experiments()
     runners = ex.registered_runners()
     width = max(len(n) for n in experiments) if experiments else 0
@@ -379,6 +403,10 @@ def main(argv=None) -> int:
             args = build_parser().parse_args(argv)
         except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
             return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
+        from .plugins import PLUGIN_ERRORS
+
+        for line in dict.fromkeys(PLUGIN_ERRORS):  # a broken plug-in is left out, and said so
+            _warn(line)
         if args.command == "list":
             return _cmd_list(args)
         if args.command == "run":

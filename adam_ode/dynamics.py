@@ -8,4 +8,5 @@ from .paper import (adam_vector_field, autonomous_vector_field, bias_correction,
                     bias_correction_rate, debiased_moments, debiased_vector_field,
                     initial_velocity)
 
-__all__ = ["bias_correction", "bias_correction_rate", "debiased_moments", "adam_vector_field", "autonomous_vector_field", "debiased_vector_field", "initial_velocity"]
+__all__ = ["bias_correction", "bias_correction_rate", "debiased_moments", "adam_vector_field",
+           "autonomous_vector_field", "debiased_vector_field", "initial_velocity"]

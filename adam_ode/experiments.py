@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from . import interrupt
-from ._validation import DivergenceWarning, ExperimentError, ParameterError
+from ._validation import DivergenceWarning, ExperimentError
 from .io import environment_info, save_figure, write_json, write_npz
 from .outputs import DATA_FILE, FIGURE_FILE, SUMMARY_FILE, RunDirectory, claim, timestamped
 from .progress import Progress

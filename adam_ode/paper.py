@@ -13,7 +13,7 @@ paper's name                    generic form
 ``energy`` (V), ``U``           ``AdamLimit.energy``, the metric of eq. (3.4)
 ``mass``, ``friction``          the heavy-ball form of :mod:`adam_ode.optimizers.adam`
 ``solve_ode``                   ``solve_limit(problem, Adam(...).limit(), x0, T)``
-``solve_heavy_ball``            ``solve_limit`` of :class:`~adam_ode.optimizers.momentum.ClassicalHeavyBall`
+``solve_heavy_ball``            ``solve_limit`` of ``ClassicalHeavyBall`` (momentum's module)
 ``solve_gradient_flow``         ``solve_limit(problem, SGD(...).limit(), x0, T)``
 ``run_adam``, ``run_sgd``, …    ``run_optimizer(problem, Adam(...), x0, n, seed)``
 ``monte_carlo_adam``            ``monte_carlo(problem, Adam(...), ...)``

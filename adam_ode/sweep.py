@@ -58,7 +58,8 @@ from . import interrupt
 from .io import atomic_write, save_figure, to_jsonable, write_json
 
 __all__ = ["sweep", "SweepTable", "SweepError", "parse_grid", "point_key", "point_seed",
-           "point_dir_name", "draw_table", "check_scheduler_address", "SWEEP_CSV", "SWEEP_FIGURE", "SWEEP_MANIFEST"]
+           "point_dir_name", "draw_table", "check_scheduler_address", "SWEEP_CSV", "SWEEP_FIGURE",
+           "SWEEP_MANIFEST"]
 
 SWEEP_CSV = "sweep.csv"
 SWEEP_FIGURE = "sweep.png"
@@ -412,7 +413,7 @@ def _run_dask(tasks, address, on_result, on_ready, log, worker_timeout):
                 f"(start one with: dask worker {address})")
             try:
                 client.wait_for_workers(1, timeout=worker_timeout)
-            except (TimeoutError, OSError) as err:
+            except (TimeoutError, OSError):
                 raise ex.ExperimentError(
                     f"no Dask worker connected to {address} within {worker_timeout:g} s; start "
                     f"one with: dask worker {address}") from None

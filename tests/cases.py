@@ -1,21 +1,30 @@
-"""Test cases shared by the test modules: one instance of every problem of the core package."""
+"""Test cases shared by the test modules, taken from the registries: every registered problem's
+``example()`` at its ``example_start()``, plus one variant (a mini-batch of 4).
+
+Problems whose kernels cannot use numba's disk cache (``kernel_cacheable = False``: a
+``CustomProblem`` compiles its kernels in every process, seconds per optimizer) are left out of
+the shared cases and tested in their own module (``test_custom_problem.py``).
+"""
 
 import numpy as np
 
-from adam_ode import DoubleWell, LeastSquares, LinearRegression2D, StochasticQuadratic
+from adam_ode import PROBLEMS as REGISTRY
+from adam_ode import LeastSquares
 
 
-def _least_squares(batch_size=1):
-    rng = np.random.default_rng(42)
-    A = rng.standard_normal((30, 3))
-    y = A @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.standard_normal(30)
-    return LeastSquares(A, y, batch_size=batch_size)
+def registry_cases() -> dict:
+    """name -> (problem, x0) for every registered problem with cacheable kernels."""
+    cases = {}
+    for name in sorted(REGISTRY):
+        cls = REGISTRY[name]
+        if not cls.kernel_cacheable:
+            continue
+        problem = cls.example()
+        cases[name] = (problem, np.asarray(problem.example_start(), dtype=float))
+    return cases
 
 
-PROBLEMS = {
-    "linreg2d": (LinearRegression2D(), np.array([0.0, 0.0])),
-    "quadratic": (StochasticQuadratic(h=[1.0, 4.0, 0.5], sigma=0.3), np.array([2.0, -1.0, 1.0])),
-    "double-well": (DoubleWell(d=2, sigma=0.5), np.array([0.3, -1.7])),
-    "least-squares": (_least_squares(), np.array([0.0, 0.0, 0.0])),
-    "least-squares-b4": (_least_squares(4), np.array([0.5, 0.5, 0.5])),
-}
+PROBLEMS = registry_cases()
+# A mini-batch variant: the same data, B = 4 (the moments and the sampler change with B).
+_batch = LeastSquares.example(batch_size=4)
+PROBLEMS["least-squares-b4"] = (_batch, np.full(_batch.dim, 0.5))

@@ -95,7 +95,7 @@ def test_start_refinement(case):
 
 def test_early_sqrt_tau():
     """x(τ) − x0 ≈ −2 sqrt(τ) ∇F(x0)/sqrt(S(x0)) and W ≈ τ S(x0) for small τ (ε̃ ≪ sqrt(Sτ))."""
-    problem, x0 = PROBLEMS["quadratic"]
+    problem, x0 = PROBLEMS["stochastic-quadratic"]
     traj = solve_limit(problem, AdaGrad(gamma=0.01).limit(), x0, 1.0)
     g, S = problem.grad_F(x0), problem.S(x0)
     for tau in (1e-10, 1e-8, 1e-6, 1e-4):  # inside and outside [0, τ_s], τ_s = 2.2e-9

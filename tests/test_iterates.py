@@ -68,7 +68,7 @@ def test_paths_move_and_depend_on_the_seed(problem_and_x0):
 
 
 def test_shapes_and_initial_state():
-    problem, x0 = PROBLEMS["quadratic"]
+    problem, x0 = PROBLEMS["stochastic-quadratic"]
     z = run_adam(problem, x0, 0.01, 1.0, 2.0, 1e-8, 7, 0)
     assert z.shape == (8, 9)
     x, m, v = unpack(z[0])
@@ -123,7 +123,7 @@ def test_rmsprop_equals_adam_without_momentum(problem_and_x0):
 
 def test_first_decreasing_step_is_clipped():
     # a·γ_1 = 3 · 0.5 ≥ 1: α_1 = β_1 = 0, so m_1 = g_1, v_1 = g_1², r_1 = r̄_1 = 1.
-    problem, x0 = PROBLEMS["quadratic"]
+    problem, x0 = PROBLEMS["stochastic-quadratic"]
     z = run_adam_decreasing(problem, x0, 0.5, 0.7, 3.0, 2.0, 1e-8, 1, SEED)
     g1 = problem.sample_grad(x0, np.random.default_rng(SEED))
     x1, m1, v1 = unpack(z[1])
@@ -133,7 +133,7 @@ def test_first_decreasing_step_is_clipped():
 
 
 def test_seed_forms_agree():
-    problem, x0 = PROBLEMS["linreg2d"]
+    problem, x0 = PROBLEMS["linear-regression-2d"]
     z_int = run_adam(problem, x0, 0.01, 1.0, 2.0, 1e-8, 20, 5)
     z_ss = run_adam(problem, x0, 0.01, 1.0, 2.0, 1e-8, 20, np.random.SeedSequence(5))
     z_gen = run_adam(problem, x0, 0.01, 1.0, 2.0, 1e-8, 20, np.random.default_rng(5))
@@ -149,7 +149,7 @@ def test_new_values_do_not_recompile():
                 lambda: run_momentum_sgd(problem, x0, 0.1, 2.0, 5, 3),
                 lambda: run_rmsprop(problem, x0, 0.1, 2.0, 1e-8, 5, 3),
                 lambda: run_adam_decreasing(problem, x0, 0.1, 1, 2.0, 1.0, 1e-8, 5, 3),
-                lambda: run_adam(*PROBLEMS["linreg2d"], 0.01, 1.0, 2.0, 1e-8, 5, 0),
+                lambda: run_adam(*PROBLEMS["linear-regression-2d"], 0.01, 1.0, 2.0, 1e-8, 5, 0),
                 lambda: run_adam(*PROBLEMS["least-squares-b4"], 0.01, 1.0, 2.0, 1e-8, 5, 0)):
         run()
     n_signatures = len(simulate.signatures)
@@ -159,13 +159,13 @@ def test_new_values_do_not_recompile():
     run_momentum_sgd(problem, x0, 0.1, 2.0, 5, 3)
     run_rmsprop(problem, x0, 0.1, 2.0, 1e-8, 5, 3)
     run_adam_decreasing(problem, x0, 0.1, 1, 2.0, 1.0, 1e-8, 5, 3)
-    run_adam(*PROBLEMS["linreg2d"], 0.2, 3.0, 1.0, 1e-3, 9, 1, noise=False)
+    run_adam(*PROBLEMS["linear-regression-2d"], 0.2, 3.0, 1.0, 1e-3, 9, 1, noise=False)
     run_adam(*PROBLEMS["least-squares-b4"], 0.02, 3.0, 1.0, 1e-3, 9, 1, debias=False)
     assert len(simulate.signatures) == n_signatures
 
 
 def test_on_disk_cache_hits_in_a_new_process():
-    run_adam(*PROBLEMS["linreg2d"], 0.01, 1.0, 2.0, 1e-8, 5, 0)  # make sure the cache is written
+    run_adam(*PROBLEMS["linear-regression-2d"], 0.01, 1.0, 2.0, 1e-8, 5, 0)  # make sure the cache is written
     code = ("from adam_ode import LinearRegression2D\n"
             "from adam_ode.paper import run_adam\n"
             "from adam_ode.kernels.simulate import simulate\n"
@@ -306,7 +306,7 @@ def test_momentum_without_noise_converges_to_heavy_ball():
     (lambda p, x0: run_adam_decreasing(p, x0, 0.0, 0.7, 1.0, 2.0, 1e-8, 5, 0), "gamma0"),
 ])
 def test_bad_input_names_the_parameter(call, name):
-    problem, x0 = PROBLEMS["linreg2d"]
+    problem, x0 = PROBLEMS["linear-regression-2d"]
     with pytest.raises(ValueError, match=rf"\b{name}\b") as info:
         call(problem, x0)
     assert "allowed range" in str(info.value) or "must" in str(info.value)

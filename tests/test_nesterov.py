@@ -44,7 +44,7 @@ def test_kernel_equals_numpy_reference(problem_and_x0, schedule, noise):
 
 def test_thm5_numpy_path_equals_generic_step():
     """The thm5 shortcut of numpy_path is numpy_step applied step by step."""
-    problem, x0 = PROBLEMS["quadratic"]
+    problem, x0 = PROBLEMS["stochastic-quadratic"]
     record = Nesterov(gamma=0.01, schedule="thm5")
     fast = record.numpy_path(problem, x0, 50, SEED)
     slow = super(Nesterov, record).numpy_path(problem, x0, 50, SEED)
@@ -113,7 +113,7 @@ def test_discrete_to_limit_order(schedule):
 
 def test_full_state_reference_row_zero():
     """With slots (x, dx) the zero start of the kernel is the algorithm's own: row 0 agrees."""
-    problem, x0 = PROBLEMS["quadratic"]
+    problem, x0 = PROBLEMS["stochastic-quadratic"]
     record = Nesterov(gamma=1e-3)
     z = run_optimizer(problem, record, x0, 100, 0, noise=False)
     ref = limit_reference(problem, record, x0, 100)
@@ -132,7 +132,7 @@ def test_sbc_start_refinement():
 
 
 def test_sbc_early_taylor():
-    problem, x0 = PROBLEMS["quadratic"]
+    problem, x0 = PROBLEMS["stochastic-quadratic"]
     traj = solve_limit(problem, SBCLimit(), x0, 1.0)
     g = problem.grad_F(x0)
     Hg = problem.hessian_vector(x0, g)

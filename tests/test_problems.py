@@ -158,7 +158,7 @@ def test_quadratic_defaults_are_dimension_100_ill_conditioned():
         (lambda: LeastSquares(np.ones((3, 2)), np.ones(4)), "y"),
         (lambda: LeastSquares(np.ones(3), np.ones(3)), "A"),
         (lambda: LeastSquares(np.ones((3, 2)), np.ones(3), batch_size=0), "batch_size"),
-        (lambda: make_problem("rosenbrock"), "problem"),
+        (lambda: make_problem("no-such-problem-xyz"), "problem"),
         (lambda: make_problem({"name": "least-squares", "data": "/nonexistent.npz"}), "data"),
         (lambda: make_problem({"name": "stochastic-quadratic", "d": 3, "h": [1.0, 2.0]}), "d"),
     ],

@@ -3,8 +3,9 @@ r"""Long-run behaviour of constant- and decreasing-step schemes (no plotting her
 Two studies of MATH.md "Theorems the simulator illustrates":
 
 - :func:`ergodic_study` — long run, constant step: for every δ > 0,
-  lim_{γ↓0} limsup_n (1/n) Σ_{k≤n} P(d(x_k, 𝒮) > δ) = 0. For each γ it runs R independent paths
-  of one optimizer record over the same limit-time horizon, so n = horizon/t_1 steps, and estimates the
+  lim_{γ↓0} limsup_n (1/n) Σ_{k≤n} P(d(x_k, 𝒮) > δ) = 0. For each γ it runs R independent
+  paths of one optimizer record over the same limit-time horizon, so n = horizon/t_1 steps, and
+  estimates the
   ergodic fraction (1/(n − n₀)) Σ_{n₀<k≤n} 1{d(x_k, 𝒮) > δ} by its mean over the runs, with the
   standard error of that mean (the runs are independent, the steps of one run are not, so the
   error bar is computed across runs). It also reports P(d(x_n, 𝒮) > δ) at the last step with a

@@ -14,7 +14,7 @@ reproducible and independent of the number of worker threads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 

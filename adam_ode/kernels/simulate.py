@@ -66,6 +66,10 @@ def kernel_inputs(problem, optimizer):
         raise ParameterError(f"optimizer must be a registered optimizer record "
                              f"({', '.join(c.__name__ for c in OPTIMIZERS.values())}), "
                              f"got {optimizer!r}")
+    from ..plugins import checked
+
+    checked("problem", type(problem))  # a user's or a plug-in's class: every piece, one line
+    checked("optimizer", type(optimizer))
     hyper = optimizer.kernel_args()
     if type(hyper) is not type(optimizer).args_class:
         raise ParameterError(f"{type(optimizer).__name__}.kernel_args() must return a "

@@ -93,6 +93,11 @@ class AdaGrad(Optimizer):
     scaling = "tau = n*gamma**2, W = gamma**2 * w, eps_tilde = gamma*eps"
     limit_order = 1.0
 
+    @classmethod
+    def example(cls) -> "AdaGrad":
+        """An instance for the generic tests (hyperparameters in the scaling regime)."""
+        return cls(gamma=0.05, eps=1e-8)
+
     def __post_init__(self):
         gamma = check_positive("gamma", self.gamma)
         object.__setattr__(self, "gamma", gamma)

@@ -123,6 +123,11 @@ class Adam(AdamRates, Optimizer):
     scaling = "alpha = 1 - a*gamma, beta = 1 - b*gamma, t = n*gamma"
     kernel_pairs = True
 
+    @classmethod
+    def example(cls) -> "Adam":
+        """An instance for the generic tests (hyperparameters in the scaling regime)."""
+        return cls(gamma=0.01, a=2.0, b=3.0)
+
     def __post_init__(self):
         self.check_rates()
 

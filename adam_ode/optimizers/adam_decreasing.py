@@ -61,6 +61,7 @@ class AdamDecreasing(Optimizer):
     b: float = 1.0
     eps: float = 1e-8
     name = "adam-decreasing"
+    step_field = "gamma0"
     slots = ("x", "m", "v")
     args_class = AdamDecreasingArgs
     uniform_steps = False
@@ -76,6 +77,11 @@ class AdamDecreasing(Optimizer):
         "constant time step, and its steps gamma_n = gamma0*n^(-kappa) decrease (the "
         "stochastic-approximation CLT, Cov z_n = gamma_n P with dP/dt = JP + PJ^T + Q - "
         "(d log gamma/dt) P, is not implemented)")
+
+    @classmethod
+    def example(cls) -> "AdamDecreasing":
+        """An instance for the generic tests (hyperparameters in the scaling regime)."""
+        return cls(gamma0=0.2, kappa=0.6, a=2.0, b=3.0)
 
     def __post_init__(self):
         object.__setattr__(self, "gamma0", check_positive("gamma0", self.gamma0))

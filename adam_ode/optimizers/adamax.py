@@ -115,6 +115,11 @@ class Adamax(AdamRates, Optimizer):
     args_class = AdamaxArgs
     scaling = "alpha = 1 - a*gamma, beta = 1 - b*gamma, t = n*gamma (noise-free limit only)"
 
+    @classmethod
+    def example(cls) -> "Adamax":
+        """An instance for the generic tests (hyperparameters in the scaling regime)."""
+        return cls(gamma=0.01, a=2.0, b=3.0)
+
     def __post_init__(self):
         self.check_rates(lyapunov=False)  # no Lyapunov analysis of Adamax's limit
 

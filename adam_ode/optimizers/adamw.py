@@ -110,6 +110,11 @@ class AdamW(AdamRates, Optimizer):
     args_class = AdamWArgs
     scaling = "alpha = 1 - a*gamma, beta = 1 - b*gamma, weight_decay fixed, t = n*gamma"
 
+    @classmethod
+    def example(cls) -> "AdamW":
+        """An instance for the generic tests (hyperparameters in the scaling regime)."""
+        return cls(gamma=0.01, a=2.0, b=3.0, weight_decay=0.1)
+
     def __post_init__(self):
         self.check_rates()
         gamma = self.gamma

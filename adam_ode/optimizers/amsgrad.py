@@ -118,6 +118,11 @@ class AMSGrad(AdamRates, Optimizer):
     args_class = AMSGradArgs
     scaling = "alpha = 1 - a*gamma, beta = 1 - b*gamma, t = n*gamma"
 
+    @classmethod
+    def example(cls) -> "AMSGrad":
+        """An instance for the generic tests (hyperparameters in the scaling regime)."""
+        return cls(gamma=0.01, a=2.0, b=3.0)
+
     def __post_init__(self):
         # The debiased limit shares Adam's Lyapunov analysis only where u = v.
         self.check_rates(lyapunov=bool(self.debias))

@@ -143,7 +143,11 @@ OPTIMIZERS: dict = {}  # name -> record class, filled by register_optimizer
 def register_optimizer(cls):
     """Class decorator: add an :class:`Optimizer` record class to :data:`OPTIMIZERS`."""
     if cls.name in OPTIMIZERS and OPTIMIZERS[cls.name] is not cls:
-        raise RuntimeError(f"optimizer {cls.name!r} registered twice")
+        from ..plugins import PluginError
+
+        taken = OPTIMIZERS[cls.name]
+        raise PluginError(f"optimizer {cls.__module__}.{cls.__qualname__}: the name "
+                          f"{cls.name!r} is taken by {taken.__module__}.{taken.__qualname__}")
     if cls.args_class is None:
         raise RuntimeError(f"optimizer {cls.name!r} has no kernel argument class")
     register_constant(slot_count, cls.args_class, len(cls.slots))
@@ -190,6 +194,7 @@ class Optimizer:
     scaling = "t = n·gamma"
     kernel_pairs = False
     uniform_steps = True  # iterate k sits at t_k = k·(time step); False for decreasing steps
+    step_field = "gamma"  # the field holding the step size (AdamDecreasing: gamma0)
     # Order in γ of the sup distance between noise-free iterates and the limit on a fixed
     # horizon (derived per optimizer, measured as a log-log slope by the tests).
     limit_order = 1.0
@@ -197,6 +202,12 @@ class Optimizer:
     # rather than of its limit (see ContinuousLimit.no_fluctuations).
     no_fluctuations: str | None = None
     gamma: float
+
+    @classmethod
+    def example(cls) -> "Optimizer":
+        """An instance for the generic tests: its own γ and hyperparameters in the scaling
+        regime (every record class defines it)."""
+        raise NotImplementedError(f"{cls.__name__} defines no example()")
 
     # -- kernel side ------------------------------------------------------------------------
     def kernel_args(self):

@@ -63,6 +63,11 @@ class MomentumSGD(Optimizer):
     args_class = MomentumArgs
     scaling = "alpha = 1 - a*gamma, t = n*gamma"
 
+    @classmethod
+    def example(cls) -> "MomentumSGD":
+        """An instance for the generic tests (hyperparameters in the scaling regime)."""
+        return cls(gamma=0.02, a=4.0)
+
     def __post_init__(self):
         gamma = check_positive("gamma", self.gamma)
         object.__setattr__(self, "gamma", gamma)

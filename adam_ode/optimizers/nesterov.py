@@ -126,6 +126,11 @@ class Nesterov(Optimizer):
                "mu = 1 - c*sqrt(gamma) (constant)")
     limit_order = 0.5
 
+    @classmethod
+    def example(cls) -> "Nesterov":
+        """An instance for the generic tests (hyperparameters in the scaling regime)."""
+        return cls(gamma=0.01)
+
     def __post_init__(self):
         gamma = check_positive("gamma", self.gamma)
         object.__setattr__(self, "gamma", gamma)

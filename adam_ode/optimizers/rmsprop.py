@@ -77,6 +77,11 @@ class RMSProp(Optimizer):
     args_class = RMSPropArgs
     scaling = "beta = 1 - b*gamma, t = n*gamma"
 
+    @classmethod
+    def example(cls) -> "RMSProp":
+        """An instance for the generic tests (hyperparameters in the scaling regime)."""
+        return cls(gamma=0.01, b=3.0)
+
     def __post_init__(self):
         gamma = check_positive("gamma", self.gamma)
         object.__setattr__(self, "gamma", gamma)

@@ -42,6 +42,11 @@ class SGD(Optimizer):
     args_class = SGDArgs
     scaling = "t = n*gamma"
 
+    @classmethod
+    def example(cls) -> "SGD":
+        """An instance for the generic tests (hyperparameters in the scaling regime)."""
+        return cls(gamma=0.02)
+
     def __post_init__(self):
         object.__setattr__(self, "gamma", check_positive("gamma", self.gamma))
 

@@ -280,7 +280,11 @@ PROBLEMS: dict = {}  # config name -> Problem subclass, filled by register_probl
 def register_problem(cls):
     """Class decorator: add a :class:`Problem` subclass to :data:`PROBLEMS` under ``cls.name``."""
     if cls.name in PROBLEMS and PROBLEMS[cls.name] is not cls:
-        raise RuntimeError(f"problem {cls.name!r} registered twice")
+        from ..plugins import PluginError
+
+        taken = PROBLEMS[cls.name]
+        raise PluginError(f"problem {cls.__module__}.{cls.__qualname__}: the name "
+                          f"{cls.name!r} is taken by {taken.__module__}.{taken.__qualname__}")
     PROBLEMS[cls.name] = cls
     return cls
 
@@ -380,6 +384,15 @@ class Problem(ABC):
     def minimizer(self) -> np.ndarray | None:
         """The unique minimizer when there is one, else ``None``."""
         return None
+
+    @classmethod
+    def example(cls) -> "Problem":
+        """An instance suited to the generic tests and demos (every problem class defines it)."""
+        raise NotImplementedError(f"{cls.__name__} defines no example()")
+
+    def example_start(self) -> np.ndarray:
+        """A start x0 for :meth:`example` (away from the minimizer; ones by default)."""
+        return np.ones(self.dim)
 
     def divergence_bound(self, x0) -> float:
         """The box |x_i| ≤ bound outside which a run of this problem from ``x0`` has diverged:

@@ -55,6 +55,14 @@ class CorrelatedQuadratic(Problem):
     linear_gaussian = True
     data_class = CorrelatedQuadraticData
 
+    @classmethod
+    def example(cls) -> "CorrelatedQuadratic":
+        """An instance for the generic tests (the default 2-D matrices)."""
+        return cls()
+
+    def example_start(self):
+        return np.array([1.0, -0.5])
+
     def __init__(self, A=DEFAULT_A, L=None):
         A = np.array(A, dtype=float)
         if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] == 0:

@@ -96,6 +96,31 @@ def _probe(dim, sample_grad, grad_F, F, S):
         finite("F(x)", value)
 
 
+_EXAMPLE_H = np.array([1.0, 4.0])  # curvatures of CustomProblem.example()
+_EXAMPLE_SIGMA = 0.5
+
+
+@njit(cache=True)
+def _example_grad_F(x):
+    return _EXAMPLE_H * x
+
+
+@njit(cache=True)
+def _example_sample_grad(x, rng, out):
+    for i in range(x.shape[0]):
+        out[i] = _EXAMPLE_H[i] * x[i] + _EXAMPLE_SIGMA * rng.standard_normal()
+
+
+@njit(cache=True)
+def _example_F(x):
+    return 0.5 * np.sum(_EXAMPLE_H * x * x)
+
+
+@njit(cache=True)
+def _example_S(x):
+    return (_EXAMPLE_H * x) ** 2 + _EXAMPLE_SIGMA**2
+
+
 _FACTORY_FORM = ('factory = "FILE.py:function" (a Python file of yours, its path relative to the '
                  'config file, and a function in it returning a CustomProblem)')
 _LOADED: dict = {}  # resolved file path -> its module, run once per process
@@ -161,6 +186,16 @@ class CustomProblem(Problem):
 
     name = "custom"
     kernel_cacheable = False
+
+    @classmethod
+    def example(cls) -> "CustomProblem":
+        """An instance for the generic tests: F = ½(x1² + 4x2²) with N(0, 0.25) gradient noise,
+        given as numba functions like a user's."""
+        return cls(2, _example_sample_grad, _example_grad_F, F=_example_F, S=_example_S,
+                   x_star=[0.0, 0.0], label="example quadratic")
+
+    def example_start(self):
+        return np.array([1.0, -1.0])
 
     def __init__(self, dim, sample_grad, grad_F, F=None, S=None, *, x_star=None,
                  n_S_samples: int = DEFAULT_S_SAMPLES, S_seed: int = 0, label: str = "custom"):

@@ -55,6 +55,14 @@ class DoubleWell(Problem):
     data_class = DoubleWellData
     separable_moments = True
 
+    @classmethod
+    def example(cls) -> "DoubleWell":
+        """An instance for the generic tests (d = 2, saddles and four minima)."""
+        return cls(d=2, sigma=0.5)
+
+    def example_start(self):
+        return np.array([0.3, -1.7])
+
     def __init__(self, d: int = 2, sigma: float = 0.5):
         self.dim = check_int("d", d, 1)
         self.sigma = check_nonnegative("sigma", sigma)

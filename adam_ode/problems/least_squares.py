@@ -60,6 +60,17 @@ class LeastSquares(Problem):
     name = "least-squares"
     data_class = LeastSquaresData
 
+    @classmethod
+    def example(cls, batch_size: int = 1) -> "LeastSquares":
+        """An instance for the generic tests: 30 synthetic rows in d = 3."""
+        rng = np.random.default_rng(42)
+        A = rng.standard_normal((30, 3))
+        y = A @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.standard_normal(30)
+        return cls(A, y, batch_size=batch_size)
+
+    def example_start(self):
+        return np.zeros(self.dim)
+
     def __init__(self, A, y, batch_size: int = 1):
         A = np.array(A, dtype=float)
         y = np.array(y, dtype=float)

@@ -58,6 +58,14 @@ class LinearRegression2D(Problem):
     dim = 2
     kernel_pairs = True  # 2-D, latency-bound steps: two runs per loop overlap (adam_ode.kernels)
 
+    @classmethod
+    def example(cls) -> "LinearRegression2D":
+        """An instance for the generic tests: the talk's regression."""
+        return cls()
+
+    def example_start(self):
+        return np.array([0.0, 0.0])
+
     def __init__(self, p: float = 0.3, sigma: float = 1.0, x_star=(3.0, 1.0)):
         self.p = check_open_interval("p", p, 0.0, 1.0)
         self.sigma = check_nonnegative("sigma", sigma)

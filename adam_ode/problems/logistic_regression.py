@@ -93,6 +93,18 @@ class LogisticRegression(Problem):
     name = "logistic-regression"
     data_class = LogisticRegressionData
 
+    @classmethod
+    def example(cls) -> "LogisticRegression":
+        """An instance for the generic tests: 40 synthetic rows in d = 3, l2 = 0.1 (a unique
+        minimizer), mini-batches of 4."""
+        rng = np.random.default_rng(7)
+        A = rng.standard_normal((40, 3))
+        y = np.where(A @ np.array([1.0, -1.0, 0.5]) + 0.5 * rng.standard_normal(40) > 0, 1, -1)
+        return cls(A, y, batch_size=4, l2=0.1)
+
+    def example_start(self):
+        return np.zeros(self.dim)
+
     def __init__(self, A, y, batch_size: int = 1, l2: float = 0.0, *, source: str | None = None):
         A = np.array(A, dtype=float)
         y = np.array(y, dtype=float)

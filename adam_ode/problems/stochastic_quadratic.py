@@ -57,6 +57,14 @@ class StochasticQuadratic(Problem):
     separable_moments = True
     DEFAULT_DIM = 100
 
+    @classmethod
+    def example(cls) -> "StochasticQuadratic":
+        """An instance for the generic tests (d = 3, three curvatures)."""
+        return cls(h=[1.0, 4.0, 0.5], sigma=0.3)
+
+    def example_start(self):
+        return np.array([2.0, -1.0, 1.0])
+
     def __init__(self, h=None, sigma=0.5):
         if h is None:
             h = np.logspace(-2.0, 0.0, self.DEFAULT_DIM)

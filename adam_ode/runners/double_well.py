@@ -107,7 +107,8 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
 
         # 3. Ergodic fraction outside the δ-neighbourhood vs γ.
         records = ergodic_study(problem, Adam(gammas[0], a, b, eps), x0, gammas,
-                                config["horizon"], config["ergodic_runs"], config["delta"], seeds[2],
+                                config["horizon"], config["ergodic_runs"], config["delta"],
+                                seeds[2],
                                 workers=ctx.workers, burn_in=config["burn_in"],
                                 callback=bar.update)
 
