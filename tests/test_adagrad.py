@@ -72,7 +72,7 @@ def torch_adagrad(problem, x0, lr, eps, n_steps, lr_decay=0.0):
     return np.array(out)
 
 
-@pytest.mark.parametrize("case", ["quadratic", "least-squares", "double-well"])
+@pytest.mark.parametrize("case", ["stochastic-quadratic", "least-squares", "double-well"])
 def test_torch_adagrad_is_adagrad(case):
     problem, x0 = PROBLEMS[case]
     record = AdaGrad(gamma=0.05, eps=1e-10)

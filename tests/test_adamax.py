@@ -35,7 +35,7 @@ def torch_adamax(problem, x0, lr, betas, eps, n_steps):
     return np.concatenate([p, exp_avg, exp_inf])
 
 
-@pytest.mark.parametrize("name", ["linreg2d", "quadratic", "double-well"])
+@pytest.mark.parametrize("name", ["linear-regression-2d", "stochastic-quadratic", "double-well"])
 def test_matches_torch_rule_after_1000_exact_steps(name):
     problem, x0 = PROBLEMS[name]
     gamma, a, b, eps = 2e-3, 50.0, 0.5, 1e-8  # torch's defaults: lr 2e-3, betas (0.9, 0.999)

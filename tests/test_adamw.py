@@ -47,7 +47,7 @@ def torch_adamw(problem, x0, lr, betas, eps, weight_decay, n_steps):
     return p, exp_avg, exp_avg_sq
 
 
-@pytest.mark.parametrize("name", ["linreg2d", "quadratic", "double-well"])
+@pytest.mark.parametrize("name", ["linear-regression-2d", "stochastic-quadratic", "double-well"])
 def test_matches_torch_rule_after_1000_exact_steps(name):
     problem, x0 = PROBLEMS[name]
     gamma, a, b, eps, lam = 1e-3, 100.0, 1.0, 1e-8, 0.3

@@ -48,7 +48,7 @@ def torch_amsgrad(problem, x0, lr, betas, eps, n_steps):
     return np.concatenate([p, exp_avg, exp_avg_sq, max_sq])
 
 
-@pytest.mark.parametrize("name", ["linreg2d", "quadratic", "double-well"])
+@pytest.mark.parametrize("name", ["linear-regression-2d", "stochastic-quadratic", "double-well"])
 def test_matches_torch_rule_after_1000_exact_steps(name):
     problem, x0 = PROBLEMS[name]
     gamma, a, b, eps = 1e-3, 100.0, 1.0, 1e-8

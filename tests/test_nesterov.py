@@ -157,7 +157,7 @@ def test_sbc_matches_bessel_solution():
     assert_allclose(traj(t)[:, :2], x0 * 2 * j1(r) / r, rtol=0, atol=1e-9)
 
 
-@pytest.mark.parametrize("case", ["quadratic", "least-squares", "linreg2d"])
+@pytest.mark.parametrize("case", ["stochastic-quadratic", "least-squares", "linear-regression-2d"])
 def test_sbc_energy_nonincreasing(case):
     problem, x0 = PROBLEMS[case]
     limit = SBCLimit()
@@ -200,7 +200,7 @@ def torch_sgd_nesterov(problem, p0, lr, momentum, n_steps):
     return np.array(out)
 
 
-@pytest.mark.parametrize("case", ["quadratic", "least-squares", "double-well"])
+@pytest.mark.parametrize("case", ["stochastic-quadratic", "least-squares", "double-well"])
 def test_torch_sgd_nesterov_is_the_look_ahead_point(case):
     problem, x0 = PROBLEMS[case]
     record = Nesterov(gamma=0.01, schedule="constant", c=2.0)  # μ = 0.8

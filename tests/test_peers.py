@@ -13,14 +13,13 @@ import pytest
 import adam_ode as ao
 from adam_ode.iterates import run_optimizer
 
-from cases import _least_squares
 
 N_STEPS = 1000
 RTOL = 1e-12
 PROBLEMS = {
     "quadratic": (ao.StochasticQuadratic(h=[1.0, 4.0, 0.5], sigma=0.0), [2.0, -1.0, 1.0]),
     "double-well": (ao.DoubleWell(d=2, sigma=0.0), [0.3, -1.7]),
-    "least-squares": (_least_squares(), [0.0, 0.0, 0.0]),
+    "least-squares": (ao.LeastSquares.example(), [0.0, 0.0, 0.0]),
 }
 
 
