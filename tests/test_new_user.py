@@ -275,7 +275,7 @@ def test_sigterm_is_like_ctrl_c(tmp_path):
 
 def test_an_interrupted_local_sweep_leaves_no_temporary_directories(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "adam_ode", "sweep", "weak-convergence",
-                             "--grid", "T=[10.0, 10.5]", "--set", "gammas=[1e-4]",
+                             "--grid", "T=[10.0, 10.5]", "--set", "gammas=[1e-4, 2e-4]",
                              "--set", "n_runs=2000", "--yes", "--workers", "2", "--out", "s",
                              "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)

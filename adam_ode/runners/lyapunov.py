@@ -1,6 +1,6 @@
 """Experiment ``lyapunov``: is V(t, z(t)) nonincreasing along the Adam ODE, and when not?
 
-For each (a, b) of ``pairs`` the runner measures, with :func:`adam_ode.analysis.verify_lyapunov`,
+For each (a, b) of ``pairs`` the runner measures, with :func:`adam_ode.paper.verify_lyapunov`,
 the largest rise of the energy above its running minimum, whether V is monotone (up to the
 solver-tolerance threshold), max_t F(x(t)) − F(x0) and max_t [dV/dt − bound]; it then maps the
 largest rise over ``a_values × b_values``. Figure: V(t, z(t)) and F(x(t)) against log time for
@@ -9,25 +9,53 @@ the pairs, and the (a, b) phase diagram with the line b = 4a.
 
 from __future__ import annotations
 
+import warnings
+from types import SimpleNamespace
+
 import numpy as np
 
-import warnings
-
 from .._validation import LyapunovWarning
-from ..analysis.discrete_energy import discrete_energy
+from ..analysis.discrete_energy import N_POINTS, discrete_energy
+from ..config_checks import require_positive, require_start, show
+from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..optimizers import Adam
 from ..paper import lyapunov_phase_diagram, verify_lyapunov
-from ..experiments import ExperimentResult, RunContext, register
 from ..problems import make_problem
-from ._paths import check_pairs
+from ._checks import (built, num, ode_run_steps, require_horizon, require_int, require_numbers,
+                        saved)
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
-__all__ = ["run", "format_table", "plot"]
+__all__ = ["run", "check", "estimate", "redraw", "format_table", "plot"]
 
 EXPERIMENT = "lyapunov"
 T_MIN_PLOT = 1e-3  # left end of the log time axis: the early, bias-corrected phase is visible
 COLOUR_DECADES = 100.0  # phase-diagram colour scale spans at least this factor below the max rise
 MONOTONE_COLOUR = "0.88"  # grey of the cells where V is nonincreasing
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: the start, the (a, b) pairs and grid axes, the time
+    grid, and the Adam record of the discrete analogue for each pair."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    require_start("x0", config["x0"], problem)
+    require_int("n_times", config["n_times"], 2)  # the uniform grid holds t = 0 and t = T
+    pairs = config["pairs"]
+    if not isinstance(pairs, list) or not pairs:
+        raise ExperimentError(f"pairs = {show(pairs)}: must be a non-empty list of [a, b] pairs")
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ExperimentError(f"pairs[{i}] = {show(pair)}: must be [a, b], two numbers")
+        for j, value in enumerate(pair):
+            require_positive(f"pairs[{i}][{j}]", value)
+    for key in ("a_values", "b_values"):
+        require_numbers(key, config[key], increasing=True,
+                        why="the phase diagram's cells lie between neighbouring values")
+    gamma = config["discrete_gamma"]
+    for i, (a, b) in enumerate(pairs):
+        with built("discrete_gamma", gamma, note=f"pairs[{i}] = {show([a, b])}"):  # aγ, bγ < 1
+            Adam(gamma, a, b, config["eps"])
+    require_horizon("T", config["T"], "discrete_gamma", gamma)
 
 
 @register(EXPERIMENT)
@@ -36,7 +64,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     problem = make_problem(config["problem"])
     x0 = np.asarray(config["x0"], dtype=float)
     eps, T, n_times = config["eps"], config["T"], config["n_times"]
-    pairs = check_pairs(config, "pairs", "[a, b]")
+    pairs = np.asarray(config["pairs"], dtype=float)  # (n, 2), checked by check()
     n_cells = len(config["a_values"]) * len(config["b_values"])
 
     records, discrete = [], []
@@ -83,11 +111,34 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         arrays[f"pair{i}_F"] = rec.F
         arrays[f"pair{i}_discrete_t"] = drec.t
         arrays[f"pair{i}_discrete_mean_V"] = drec.mean_V
-    title = (f"{describe_problem(problem)}, x0 = [{', '.join(f'{v:g}' for v in x0)}], "
-             f"eps = {eps:g}, T = {T:g}")
     return ExperimentResult(summary=summary, arrays=arrays,
-                            figure=plot(records, phase, title, discrete),
-                            table=format_table(records, title, discrete))
+                            figure=redraw(*saved(arrays, summary, config)),
+                            table=format_table(records, _title(config, problem), discrete))
+
+
+def _title(config: dict, problem) -> str:
+    return (f"{describe_problem(problem)}, x0 = [{', '.join(f'{v:g}' for v in config['x0'])}], "
+            f"eps = {config['eps']:g}, T = {config['T']:g}")
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`)."""
+    config = summary["config"]
+    records = [SimpleNamespace(a=num(rec["a"]), b=num(rec["b"]),
+                               lyapunov_condition=rec["b_le_4a"], monotone=rec["monotone"],
+                               max_energy_increase=num(rec["max_energy_increase"]),
+                               t_max_increase=num(rec["t_max_increase"]),
+                               t=arrays[f"pair{i}_t"], V=arrays[f"pair{i}_V"],
+                               F=arrays[f"pair{i}_F"])
+               for i, rec in enumerate(summary["table"])]
+    discrete = [SimpleNamespace(gamma=num(rec["gamma"]), n_runs=rec["n_runs"],
+                                t=arrays[f"pair{i}_discrete_t"],
+                                mean_V=arrays[f"pair{i}_discrete_mean_V"])
+                for i, rec in enumerate(summary["discrete"])]
+    phase = SimpleNamespace(a_values=arrays["phase_a_values"], b_values=arrays["phase_b_values"],
+                            max_energy_increase=arrays["phase_max_energy_increase"],
+                            monotone=arrays["phase_monotone"])
+    return plot(records, phase, _title(config, make_problem(config["problem"])), discrete)
 
 
 def format_table(records, title: str = "", discrete=()) -> str:
@@ -225,12 +276,17 @@ def plot(records, phase, title: str = "", discrete=()):
 
 
 def estimate(config: dict):
-    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    """Cost of a run (:mod:`adam_ode.cost`): the discrete analogue's Monte Carlo, and the ODE
+    solves (one per pair and per phase-diagram cell, evaluated on ``n_times`` points, plus one
+    per pair for the discrete analogue's reference)."""
     from ..cost import Cost, problem_dim, steps_covering, float_bytes
 
     z = 3 * problem_dim(config)
     n = steps_covering(config["T"], config["discrete_gamma"], "T", "discrete_gamma")
     runs = config["discrete_runs"]
-    cells = len(config["pairs"]) + len(config["a_values"]) * len(config["b_values"])
+    pairs = len(config["pairs"])
+    cells = pairs + len(config["a_values"]) * len(config["b_values"])
     memory = float_bytes(runs * 1000 * z + 4 * cells * config["n_times"] * z)
-    return Cost(len(config["pairs"]) * runs * n, z, memory, ("discrete_runs", "T"))
+    solves = (ode_run_steps(config["T"], z, cells, config["n_times"])
+              + ode_run_steps(config["T"], z, pairs, N_POINTS))
+    return Cost(pairs * runs * n + solves, z, memory, ("discrete_runs", "T", "n_times"))

@@ -17,20 +17,59 @@ Least squares F(θ) = (1/2n)‖Aθ − y‖² on a bundled data set, per-sample 
 
 from __future__ import annotations
 
+import math
+import sys
+
 import numpy as np
 
-from ..datasets import load_dataset
+from ..config_checks import require_choice, require_in, show
+from ..datasets import DATASETS, load_dataset
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..montecarlo import monte_carlo
 from ..optimizers import SGD
 from ..problems.least_squares import LeastSquares
+from ._checks import (because, built, require_int, require_ints, require_labels, saved,
+                        seconds_run_steps)
 from ._plot import FIGSIZE_PANEL, STYLE, pyplot
 
-__all__ = ["run"]
+__all__ = ["run", "check", "estimate", "redraw"]
 
 EXPERIMENT = "minibatch"
 Z95 = 1.959963984540054
 N_DECREASING_POINTS = 40
+# Costs of the NumPy phases (estimate), measured on a 2-core machine with the diabetes data:
+# ‖∇F(θ_t)‖² of every recorded iterate forms (runs, steps, n) residuals (memory-bound above
+# ~10 MB: 7-90 ns per run·step·sample), and one step of the decreasing-step loop costs a fixed
+# ~20 µs plus its (runs × d) @ (d × n) products (0.2-2.6 ns per run·sample·feature).
+GRID_SECONDS_PER_SAMPLE = 80e-9
+LOOP_SECONDS_PER_STEP = 20e-6
+LOOP_SECONDS_PER_PRODUCT = 2e-9
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: the data set, the lists of batch sizes, step
+    fractions and horizons, and the sample sizes of the confidence intervals."""
+    require_choice("dataset", config["dataset"], DATASETS)
+    with built("dataset", config["dataset"]):
+        LeastSquares(*load_dataset(config["dataset"]))
+    require_ints("batch_sizes", config["batch_sizes"])
+    require_int("n_batches", config["n_batches"], 2, "a 95 % interval needs two samples")
+    fractions = config["eta_fractions"]
+    if not isinstance(fractions, list) or not fractions:
+        raise ExperimentError(f"eta_fractions = {show(fractions)}: must be a non-empty list of "
+                              "numbers in (0, 1]")
+    for i, frac in enumerate(fractions):
+        with because("eta = fraction/beta, and Theorems 3-4 need eta <= 1/beta"):
+            require_in(f"eta_fractions[{i}]", frac, 0.0, 1.0, high_closed=True)
+    require_labels("eta_fractions", fractions)  # they name the saved curves
+    require_ints("grid_batch_sizes", config["grid_batch_sizes"], distinct=True)
+    require_ints("horizons", config["horizons"])
+    require_int("n_runs", config["n_runs"], 2, "the 95 % intervals are over runs")
+    steps = require_int("T_decreasing", config["T_decreasing"], 1)
+    if config["kappa"] * math.log(steps) >= math.log(sys.float_info.max):
+        raise ExperimentError(f"kappa = {config['kappa']!r}: (1 + t)^kappa overflows before "
+                              f"t = T_decreasing = {steps} (allowed range: kappa < "
+                              f"{math.log(sys.float_info.max) / math.log(steps):.4g})")
 
 
 def _sigma2_form(A, y):
@@ -86,8 +125,6 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     k = 0
     curves = {}
     for frac in config["eta_fractions"]:
-        if not 0 < frac <= 1:
-            raise ExperimentError(f"eta_fractions must lie in (0, 1] (eta <= 1/beta), got {frac}")
         eta = frac / beta
         for nb in config["grid_batch_sizes"]:
             mc = monte_carlo(LeastSquares(A, y, nb), SGD(eta), theta0, T_max, config["n_runs"],
@@ -157,9 +194,14 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     arrays = {"curve_steps": np.arange(1, T_max + 2)}
     for (frac, nb), c in curves.items():
         arrays[f"avg_grad2_eta{frac:g}_nB{nb}"] = c
-    figure = plot(summary, arrays, config)
-    return ExperimentResult(summary=summary, arrays=arrays, figure=figure,
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
                             table=format_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`)."""
+    return plot(summary, arrays, summary["config"])
 
 
 def format_table(summary):
@@ -239,14 +281,24 @@ def plot(summary, arrays, config):
 
 
 def estimate(config):
-    """Cost before work (:mod:`adam_ode.cost`): the mini-batch draws, the SGD grid and the
-    decreasing-step runs (diabetes: 10 features)."""
+    """Cost before work (:mod:`adam_ode.cost`): the mini-batch draws, the SGD grid with the
+    gradient norms of its recorded iterates, and the decreasing-step loop (states of d floats,
+    10 for diabetes); memory: the recorded iterates, their residuals and the mini-batch draws."""
     from ..cost import FLOAT_BYTES, Cost
 
+    n, d = load_dataset(config["dataset"])[0].shape
+    R, T_max = config["n_runs"], max(config["horizons"])
     draws = len(config["batch_sizes"]) * config["n_batches"]
-    grid = (len(config["eta_fractions"]) * len(config["grid_batch_sizes"]) * config["n_runs"]
-            * max(config["horizons"]))
-    decreasing = config["n_runs"] * config["T_decreasing"]
-    return Cost(run_steps=draws + grid + decreasing, state_floats=10,
-                memory_bytes=config["n_runs"] * max(config["horizons"]) * 10 * FLOAT_BYTES,
-                keys=("n_runs", "horizons", "T_decreasing"))
+    cells = len(config["eta_fractions"]) * len(config["grid_batch_sizes"])
+    grid = cells * R * T_max
+    decreasing = R * config["T_decreasing"]
+    gradient_norms = seconds_run_steps(cells * R * (T_max + 1) * n * GRID_SECONDS_PER_SAMPLE,
+                                       d)
+    loop = seconds_run_steps(config["T_decreasing"] * (LOOP_SECONDS_PER_STEP
+                                                       + LOOP_SECONDS_PER_PRODUCT * R * n * d),
+                             d)
+    memory = max(R * T_max * d * FLOAT_BYTES,  # the recorded iterates
+                 2 * R * (T_max + 1) * n * FLOAT_BYTES,  # their residuals A θ_t − y
+                 2 * config["n_batches"] * max(config["batch_sizes"]) * d * FLOAT_BYTES)
+    return Cost(run_steps=draws + grid + decreasing + gradient_norms + loop, state_floats=d,
+                memory_bytes=memory, keys=("n_runs", "horizons", "T_decreasing"))

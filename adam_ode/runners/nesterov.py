@@ -19,14 +19,16 @@ import math
 
 import numpy as np
 
+from ..config_checks import require_in, require_positive, require_start, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_limit
 from ..iterates import run_optimizer
 from ..optimizers import SGD, Nesterov
 from ..problems import StochasticQuadratic, make_problem
+from ._checks import because, built, ode_run_steps, require_int, require_window, saved
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
-__all__ = ["run", "plot", "fitted_slope"]
+__all__ = ["run", "check", "estimate", "redraw", "plot", "fitted_slope"]
 
 EXPERIMENT = "nesterov"
 N_FIT_POINTS = 20  # log-spaced k's of a slope fit
@@ -46,11 +48,62 @@ def fitted_slope(F, window) -> float:
     return float(np.polyfit(np.log(k), np.log(F[k]), 1)[0])
 
 
-def _window(config, key, n):
-    w = config[key]
-    if len(w) != 2 or not 1 <= w[0] < w[1] <= n:
-        raise ExperimentError(f"{key} must be [k_lo, k_hi] with 1 <= k_lo < k_hi <= {n}, got {w!r}")
-    return [int(w[0]), int(w[1])]
+def _curvature(problem):
+    """L = the largest curvature of a quadratic (None for other problems)."""
+    return float(np.max(problem.h)) if hasattr(problem, "h") else None
+
+
+def _flat_problem(config: dict) -> StochasticQuadratic:
+    """The flat-spectrum quadratic: h_i log-spaced in [flat_h_min, 1], no noise."""
+    return StochasticQuadratic(h=np.logspace(math.log10(config["flat_h_min"]), 0.0,
+                                             config["flat_d"]), sigma=0.0)
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: x*, the start, η ≤ 1/L and the records, the
+    flat-spectrum problem, the slope windows and the ODE's range."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    if problem.minimizer is None:
+        raise ExperimentError(f"problem = {show(config['problem'])}: must have a unique "
+                              "minimizer (the bounds use x*)")
+    require_start("x0", config["x0"], problem)
+    eta = require_positive("eta", config["eta"])
+    L = _curvature(problem)
+    if L is not None and eta > 1.0 / L * (1 + 1e-12):
+        raise ExperimentError(f"eta = {show(config['eta'])}: must be <= 1/L = {1.0 / L:g} for the "
+                              f"bounds (L = {L:g}, the largest curvature of the problem)")
+    with built("eta", config["eta"]):
+        SGD(eta)
+        for schedule in ("sbc", "thm5"):
+            Nesterov(eta, schedule=schedule)
+    n = config["n_steps"]
+    require_window("seed_window", config["seed_window"], n, "n_steps")
+    require_int("flat_d", config["flat_d"], 1)
+    with because("h_i log-spaced in [flat_h_min, 1], eta = 1 = 1/L; at 1 every h_i = 1 and F "
+                 "vanishes after one step"):
+        require_in("flat_h_min", config["flat_h_min"], 0.0, 1.0)
+    with built("flat_d"):
+        _flat_problem(config)
+    n_flat = config["flat_n_steps"]
+    require_window("flat_gd_window", config["flat_gd_window"], n_flat, "flat_n_steps")
+    k_hi = require_window("flat_nesterov_window", config["flat_nesterov_window"], n_flat,
+                          "flat_n_steps")[1]
+    k_max = require_int("flat_ode_k_max", config["flat_ode_k_max"], 1)
+    if k_max < k_hi:
+        raise ExperimentError(f"flat_ode_k_max = {k_max}: must be >= flat_nesterov_window[1] = "
+                              f"{k_hi} (the ODE's slope is fitted on that window)")
+
+
+def _bounds(problem, x0, eta, n_steps):
+    """The bounds of the module docstring for k = 0 … n_steps, per method."""
+    r2 = float(np.sum((x0 - problem.minimizer) ** 2))
+    k = np.arange(n_steps + 1, dtype=float)
+    with np.errstate(divide="ignore"):
+        bounds = {"gd": r2 / (2.0 * eta * k), "sbc": 2.0 * r2 / (eta * (k + 1.0) ** 2),
+                  "ode": 2.0 * r2 / (eta * k**2)}
+    bounds["thm5"] = bounds["sbc"]
+    return bounds
 
 
 def _curves(problem, x0, eta, n_steps, ode_k_max):
@@ -68,13 +121,7 @@ def _curves(problem, x0, eta, n_steps, ode_k_max):
     F_ode = np.full(n_steps + 1, np.nan)
     F_ode[:ode_k_max + 1] = problem.F(traj(k_ode * math.sqrt(eta))[:, :d]) - f_star
     F["ode"] = F_ode
-    r2 = float(np.sum((x0 - x_star) ** 2))
-    k = np.arange(n_steps + 1, dtype=float)
-    with np.errstate(divide="ignore"):
-        bounds = {"gd": r2 / (2.0 * eta * k), "sbc": 2.0 * r2 / (eta * (k + 1.0) ** 2),
-                  "ode": 2.0 * r2 / (eta * k**2)}
-    bounds["thm5"] = bounds["sbc"]
-    return F, bounds
+    return F, _bounds(problem, x0, eta, n_steps)
 
 
 def _checks(F, bounds, windows):
@@ -94,19 +141,15 @@ def _checks(F, bounds, windows):
 def run(config: dict, ctx: RunContext) -> ExperimentResult:
     """F − F* vs k for GD, Nesterov and the SBC ODE on two problems (module docstring)."""
     problem = make_problem(config["problem"])
-    if problem.minimizer is None:
-        raise ExperimentError("problem must have a unique minimizer (the bounds use x*)")
     x0 = np.asarray(config["x0"], dtype=float)
     eta, n = float(config["eta"]), config["n_steps"]
-    L = float(np.max(problem.h)) if hasattr(problem, "h") else None
-    if L is not None and eta > 1.0 / L * (1 + 1e-12):
-        raise ExperimentError(f"eta must be <= 1/L = {1.0 / L:g} for the bounds, got {eta:g}")
-    seed_window = _window(config, "seed_window", n)
+    L = _curvature(problem)
+    seed_window = [int(k) for k in config["seed_window"]]  # windows checked by check()
     d = config["flat_d"]
-    flat = StochasticQuadratic(h=np.logspace(math.log10(config["flat_h_min"]), 0.0, d), sigma=0.0)
+    flat = _flat_problem(config)
     n_flat = config["flat_n_steps"]
-    gd_window = _window(config, "flat_gd_window", n_flat)
-    nag_window = _window(config, "flat_nesterov_window", n_flat)
+    gd_window = [int(k) for k in config["flat_gd_window"]]
+    nag_window = [int(k) for k in config["flat_nesterov_window"]]
     ode_k_max = min(config["flat_ode_k_max"], n_flat)
 
     with ctx.progress(2, desc=EXPERIMENT) as bar:
@@ -135,10 +178,22 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     stride_k = np.unique(np.round(np.geomspace(1, n_flat, 600)).astype(int))
     arrays["flat_k"] = stride_k
     arrays.update({f"flat_F_{k}": v[stride_k] for k, v in F_flat.items()})
-    figure = plot(arrays, b_seed, {k: v[stride_k] for k, v in b_flat.items()}, summary,
-                  describe_problem(problem), x0)
-    return ExperimentResult(summary=summary, arrays=arrays, figure=figure,
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
                             table=format_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`); the
+    bounds are formulas of x0, x* and η, drawn again from the config."""
+    config = summary["config"]
+    problem = make_problem(config["problem"])
+    x0 = np.asarray(config["x0"], dtype=float)
+    b_seed = _bounds(problem, x0, float(config["eta"]), config["n_steps"])
+    flat = _flat_problem(config)
+    b_flat = _bounds(flat, np.ones(flat.dim), 1.0, config["flat_n_steps"])
+    return plot(arrays, b_seed, {k: v[arrays["flat_k"]] for k, v in b_flat.items()}, summary,
+                describe_problem(problem), x0)
 
 
 def format_table(summary: dict) -> str:
@@ -208,10 +263,16 @@ def plot(arrays, b_seed, b_flat, summary, problem_label, x0):
 
 
 def estimate(config):
-    """Cost before work (:mod:`adam_ode.cost`): four noise-free paths on each problem."""
+    """Cost before work (:mod:`adam_ode.cost`): three noise-free paths on each problem and the
+    SBC ODE on each (t up to n_steps·sqrt(η), and up to min(flat_ode_k_max, flat_n_steps))."""
     from ..cost import FLOAT_BYTES, Cost
 
+    z = 2 * config["flat_d"]
     steps = 3 * config["n_steps"] + 3 * config["flat_n_steps"]
-    return Cost(run_steps=steps, state_floats=2 * config["flat_d"],
+    k_max = min(config["flat_ode_k_max"], config["flat_n_steps"])
+    odes = (ode_run_steps(config["n_steps"] * math.sqrt(config["eta"]), z,
+                          outputs=config["n_steps"] + 1)
+            + ode_run_steps(k_max, z, outputs=k_max + 1))
+    return Cost(run_steps=steps + odes, state_floats=z,
                 memory_bytes=config["flat_n_steps"] * 2 * config["flat_d"] * FLOAT_BYTES,
-                keys=("flat_n_steps", "flat_d"))
+                keys=("flat_n_steps", "flat_d", "flat_ode_k_max"))

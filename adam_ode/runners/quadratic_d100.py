@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_positive
+from ..config_checks import require_start, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_ode
 from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import StochasticQuadratic, make_problem
 from ..state import unpack
-from ._paths import check_gammas
+from ._checks import (built, ode_run_steps, require_horizon, require_labels, require_numbers,
+                        saved)
+from ._paths import fmt_vector
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
-__all__ = ["run", "plot"]
+__all__ = ["run", "check", "estimate", "redraw", "plot"]
 
 EXPERIMENT = "quadratic-d100"
 N_LOG_TIMES = 300  # log-spaced ODE output times on [T_MIN_PLOT, T] (plus t = 0)
@@ -55,19 +57,35 @@ def _first_time_below(t, values, level):
     return float(t[below[0]]) if below.size else None
 
 
+def check(config: dict) -> None:
+    """What the naming conventions leave: the problem kind, the start, the γ grid with one Adam
+    record per γ, and a horizon past the figure's first time."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    if not isinstance(problem, StochasticQuadratic):
+        raise ExperimentError(f"problem = {show(config['problem'])}: must be a "
+                              "stochastic-quadratic table (the runner reads its curvatures h and noise sigma)")
+    if config["x0"]:  # empty: (1, ..., 1)
+        require_start("x0", config["x0"], problem)
+    gammas = require_numbers("gammas", config["gammas"])
+    require_labels("gammas", gammas)  # they name the saved arrays
+    for i, gamma in enumerate(gammas):
+        with built(f"gammas[{i}]", gamma):  # aγ < 1 and bγ < 1
+            Adam(gamma, config["a"], config["b"], config["eps"])
+        require_horizon("T", config["T"], "gammas", gamma)
+    if not config["T"] > T_MIN_PLOT:
+        raise ExperimentError(f"T = {show(config['T'])}: must be > {T_MIN_PLOT:g} (the ODEs are "
+                              f"saved on log-spaced times from t = {T_MIN_PLOT:g} to T)")
+
+
 @register(EXPERIMENT)
 def run(config: dict, ctx: RunContext) -> ExperimentResult:
     """Solve both ODEs, run Adam with and without bias correction, compare (module docstring)."""
     problem = make_problem(config["problem"])
-    if not isinstance(problem, StochasticQuadratic):
-        raise ExperimentError(f"problem must be a stochastic-quadratic, got {problem!r}")
     d = problem.dim
     x0 = np.ones(d) if not config["x0"] else np.asarray(config["x0"], dtype=float)
-    if x0.shape != (d,):
-        raise ExperimentError(f"x0 must be empty (all ones) or have {d} entries, got {x0.size}")
-    a, b, eps, T = config["a"], config["b"], config["eps"], config["T"]
-    gammas = check_gammas(config["gammas"])
-    T = check_positive("T", T)
+    a, b, eps, T = config["a"], config["b"], config["eps"], float(config["T"])
+    gammas = [float(g) for g in config["gammas"]]
     n_runs = config["n_runs"]
     coords = _coordinates(problem.h)
 
@@ -146,11 +164,31 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         arrays[f"{key}_F_quantiles"] = bands[gamma, debias]["F"]
         arrays[f"{key}_norm_quantiles"] = bands[gamma, debias]["norm"]
         arrays[f"{key}_coords_median"] = bands[gamma, debias]["coords"][1]
-    title = (f"{describe_problem(problem)}, x0 = (1, …, 1), a = {a:g}, b = {b:g}, eps = {eps:g}, "
-             f"{n_runs} runs per γ")
-    figure = plot(times, F_ode, norm_ode, odes, coords, problem.h, bands, gammas, title)
-    return ExperimentResult(summary=summary, arrays=arrays, figure=figure,
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
                             table=format_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`)."""
+    config = summary["config"]
+    names = {True: "non_autonomous", False: "autonomous"}
+    gammas = [float(g) for g in config["gammas"]]
+    bands = {}
+    for gamma in gammas:
+        for debias in (True, False):
+            key = f"g{gamma:g}_{'debias' if debias else 'nodebias'}"
+            bands[gamma, debias] = {"t": arrays[f"{key}_t"], "F": arrays[f"{key}_F_quantiles"],
+                                    "norm": arrays[f"{key}_norm_quantiles"],
+                                    "coords_median": arrays[f"{key}_coords_median"]}
+    start = "(1, …, 1)" if not config["x0"] else fmt_vector(config["x0"])
+    title = (f"{describe_problem(make_problem(config['problem']))}, x0 = {start}, "
+             f"a = {config['a']:g}, b = {config['b']:g}, eps = {config['eps']:g}, "
+             f"{config['n_runs']} runs per γ")
+    return plot(arrays["times"], {deb: arrays[f"F_ode_{names[deb]}"] for deb in names},
+                {deb: arrays[f"norm_ode_{names[deb]}"] for deb in names},
+                {deb: arrays[f"x_ode_{names[deb]}_coords"] for deb in names},
+                arrays["coordinates"], arrays["h"], bands, gammas, title)
 
 
 def format_table(summary: dict) -> str:
@@ -175,8 +213,13 @@ def format_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(times, F_ode, norm_ode, odes, coords, h, bands, gammas, title=""):
-    """F(x(t)), ‖x(t)‖ and three coordinates against log time: ODE lines, iterate bands."""
+def plot(times, F_ode, norm_ode, x_coords, coords, h, bands, gammas, title=""):
+    """F(x(t)), ‖x(t)‖ and three coordinates against log time: ODE lines, iterate bands.
+
+    ``x_coords[debias]`` holds the ODE's coordinates ``coords`` (columns) at ``times``;
+    ``bands[gamma, debias]`` the iterates' times ``t``, ``F`` and ``norm`` quantiles (3, K) and
+    the median coordinates ``coords_median`` (K, 3).
+    """
     plt = pyplot()
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, 3, figsize=(3 * FIGSIZE_PANEL[0] + 1, FIGSIZE_PANEL[1] + 0.6),
@@ -212,14 +255,14 @@ def plot(times, F_ode, norm_ode, odes, coords, h, bands, gammas, title=""):
         shades = ("k", "tab:green", "tab:purple")
         for c, (idx, shade) in enumerate(zip(coords, shades)):
             for debias in (True, False):
-                ax_c.plot(times[keep], odes[debias].x[keep, idx], color=COLOURS[debias],
+                ax_c.plot(times[keep], x_coords[debias][keep, c], color=COLOURS[debias],
                           lw=2.0 if debias else 1.6, ls="-" if debias else "--")
                 band = bands[gamma, debias]
                 ok = band["t"] > 0
-                ax_c.plot(band["t"][ok], band["coords"][1, ok, c], ":", color=COLOURS[debias],
-                          lw=1.2)
+                ax_c.plot(band["t"][ok], band["coords_median"][ok, c], ":",
+                          color=COLOURS[debias], lw=1.2)
             # Label each coordinate where its bias-corrected ODE path crosses 1/2.
-            t_half = times[np.argmax(odes[True].x[:, idx] <= 0.5)]
+            t_half = times[np.argmax(x_coords[True][:, c] <= 0.5)]
             ax_c.annotate(f"h = {h[idx]:.2g}", (t_half, 0.5), xytext=(6, 4),
                           textcoords="offset points", ha="left", fontsize=9, color=shade,
                           fontweight="bold")
@@ -238,11 +281,13 @@ def plot(times, F_ode, norm_ode, odes, coords, h, bands, gammas, title=""):
 
 
 def estimate(config: dict):
-    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    """Cost of a run (:mod:`adam_ode.cost`): the Monte Carlo runs with and without bias
+    correction, and the two ODE solves on [0, T]."""
     from ..cost import Cost, problem_dim, steps_covering, step_sizes, recorded_states, float_bytes
 
     z = 3 * problem_dim(config)
     n_runs, gammas = config["n_runs"], step_sizes(config)
     steps = [steps_covering(config["T"], g) for g in gammas]
     memory = float_bytes(sum(2 * n_runs * recorded_states(n, N_RECORDS) * z for n in steps))
-    return Cost(2 * n_runs * sum(steps), z, memory, ("n_runs", "gammas"))
+    odes = ode_run_steps(config["T"], z, solves=2, outputs=N_LOG_TIMES + 1)
+    return Cost(2 * n_runs * sum(steps) + odes, z, memory, ("n_runs", "gammas", "T"))

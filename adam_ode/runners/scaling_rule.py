@@ -25,13 +25,17 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from ..experiments import ExperimentResult, RunContext, register
+from ..config_checks import require_choice, require_in, require_positive, require_start, show
+from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..fluctuations import linear_noise
 from ..fluctuations.scaling import scale_hyperparameters
 from ..montecarlo import monte_carlo
 from ..optimizers import SGD, Adam
 from ..problems import StochasticQuadratic
+from ._checks import because, built, require_int, require_numbers, require_table, saved
 from ._plot import STYLE, pyplot
+
+__all__ = ["run", "check", "estimate", "redraw", "variance_ratio"]
 
 EXPERIMENT = "scaling-rule"
 RULES = ("adam-sqrt", "adam-linear", "adam-unscaled", "sgd-linear")
@@ -59,6 +63,49 @@ def _scaled(base, B, kappa, rule, n_steps):
         return base, int(round(kappa * B)), n_steps
     s = scale_hyperparameters(base, B, kappa, rule="sqrt" if rule == "adam-sqrt" else "linear")
     return s.optimizer, s.batch_size, int(round(n_steps * s.steps_factor))
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: the problem and start, the rules, the two
+    optimizer tables and, for each κ and rule, the scaled batch, record and number of steps."""
+    require_numbers("h", config["h"])
+    with because("the variance ratios compare gradient-noise fluctuations"):
+        require_positive("sigma", config["sigma"])
+    B = require_int("batch_size", config["batch_size"], 1)
+    with built("h"):
+        problem = _problem(config, B)
+    require_start("x0", config["x0"], problem)
+    n = config["n_steps"]
+    require_int("n_runs", config["n_runs"], 2, "the variance ratios need two runs")
+    with because("the level of the intervals"):
+        require_in("confidence", config["confidence"], 0.0, 1.0)
+    rules = config["rules"]
+    if not isinstance(rules, list) or not rules:
+        raise ExperimentError(f"rules = {show(rules)}: must be a non-empty list of rules, among "
+                              f"{', '.join(map(repr, RULES))}")
+    for i, rule in enumerate(rules):
+        require_choice(f"rules[{i}]", rule, RULES)
+        if rule in rules[:i]:
+            raise ExperimentError(f"rules[{i}] = {show(rule)}: repeats rules[{rules.index(rule)}]")
+    fields = {"adam": ("gamma", "a", "b", "eps"), "sgd": ("gamma",)}
+    bases = {}
+    for family, names in fields.items():
+        require_table(family, config[family], names, names)
+        with built(family):
+            bases[family] = _base(config, family)
+    kappas = config["kappas"]
+    if not isinstance(kappas, list) or not kappas:
+        raise ExperimentError(f"kappas = {show(kappas)}: must be a non-empty list of factors")
+    for i, kappa in enumerate(kappas):  # integers (the config's type) > 0 (conventions)
+        for rule in rules:
+            with built(f"kappas[{i}]", kappa, note=f"rule {rule!r}"):  # e.g. √κ·aγ < 1
+                opt, batch_k, steps = _scaled(bases["sgd" if rule.startswith("sgd") else "adam"],
+                                              B, kappa, rule, n)
+                _problem(config, batch_k)
+            if steps < 1:
+                raise ExperimentError(f"kappas[{i}] = {show(kappa)}: rule {rule!r} runs "
+                                      f"n_steps/kappa = {n / kappa:g} steps, fewer than one "
+                                      f"(n_steps = {n})")
 
 
 def variance_ratio(x, ref, confidence=0.95):
@@ -92,9 +139,6 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     B, n, R = int(config["batch_size"]), int(config["n_steps"]), int(config["n_runs"])
     conf = float(config.get("confidence", 0.95))
     rules = list(config.get("rules", RULES))
-    unknown = set(rules) - set(RULES)
-    if unknown:
-        raise ValueError(f"unknown rules {sorted(unknown)}; known: {RULES}")
     d = len(x0)
     seeds = iter(ctx.seed_sequence().spawn(2 + len(rules) * len(kappas)))
     families = sorted({"sgd" if r.startswith("sgd") else "adam" for r in rules})
@@ -136,7 +180,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     summary = {"problem": prob1.config(), "batch_size": B, "x0": x0, "n_steps": n, "n_runs": R,
                "kappas": kappas, "confidence": conf, "adam": config["adam"],
                "sgd": config["sgd"], "rules": per_rule}
-    fig = _plot(per_rule, refs, arrays, kappas, conf)
+    fig = redraw(*saved(arrays, summary, config))
     lines = []
     for rule, rows in per_rule.items():
         for row in rows:
@@ -145,6 +189,13 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
                               f"KS p {row['ks_pvalue'][j]:.2g}" for j in range(d))
             lines.append(f"{rule:14s} kappa {row['kappa']:g}: Var ratio {cells}")
     return ExperimentResult(summary=summary, arrays=arrays, figure=fig, table="\n".join(lines))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`_plot`)."""
+    refs = {fam: arrays[f"reference_{fam}_x"] for fam in ("adam", "sgd")
+            if f"reference_{fam}_x" in arrays}
+    return _plot(summary["rules"], refs, arrays, summary["kappas"], summary["confidence"])
 
 
 def _plot(per_rule, refs, arrays, kappas, conf):

@@ -8,18 +8,37 @@ distance against γ on log-log axes with the fitted slope.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
+from ..analysis.weak_convergence import MIN_GAMMAS_FOR_SLOPE
+from ..config_checks import require_start
 from ..paper import weak_convergence_study
 from ..experiments import ExperimentResult, RunContext, register
+from ..optimizers import Adam
 from ..montecarlo import steps_for_horizon
 from ..problems import make_problem
+from ._checks import built, num, nums, require_horizon, require_numbers, saved
 from ._paths import step_progress
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
-__all__ = ["run", "plot", "format_table"]
+__all__ = ["run", "check", "estimate", "redraw", "plot", "format_table"]
 
 EXPERIMENT = "weak-convergence"
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: the start, the γ grid and one Adam record per γ."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    require_start("x0", config["x0"], problem)
+    gammas = require_numbers("gammas", config["gammas"], min_distinct=MIN_GAMMAS_FOR_SLOPE,
+                             why="the fitted slope needs two step sizes")
+    for i, gamma in enumerate(gammas):
+        with built(f"gammas[{i}]", gamma):  # aγ < 1 and bγ < 1
+            Adam(gamma, config["a"], config["b"], config["eps"])
+        require_horizon("T", config["T"], "gammas", gamma)
 
 
 @register(EXPERIMENT)
@@ -42,11 +61,28 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         "table": study.records,
     }
     arrays = {"gammas": study.gammas, "sup_distance": np.stack(study.sups)}
-    title = (f"{describe_problem(problem)}, x0 = [{', '.join(f'{v:g}' for v in x0)}], "
-             f"a = {config['a']:g}, b = {config['b']:g}, eps = {config['eps']:g}, "
-             f"T = {config['T']:g}, {n_runs} runs per step")
-    return ExperimentResult(summary=summary, arrays=arrays, figure=plot(study, title),
-                            table=format_table(study, title))
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
+                            table=format_table(study, _title(config, problem)))
+
+
+def _title(config: dict, problem) -> str:
+    return (f"{describe_problem(problem)}, x0 = [{', '.join(f'{v:g}' for v in config['x0'])}], "
+            f"a = {config['a']:g}, b = {config['b']:g}, eps = {config['eps']:g}, "
+            f"T = {config['T']:g}, {config['n_runs']} runs per step")
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`)."""
+    config = summary["config"]
+    records = [{**r, **{k: num(r[k]) for k in ("gamma", "mean_sup", "median_sup", "q90_sup",
+                                                "p_exceed")},
+                "p_exceed_ci95": nums(r["p_exceed_ci95"])} for r in summary["table"]]
+    study = SimpleNamespace(gammas=nums([r["gamma"] for r in records]), records=records,
+                            delta=num(summary["delta"]), slope=num(summary["slope"]),
+                            slope_stderr=num(summary["slope_stderr"]),
+                            column=lambda key: nums([r[key] for r in records]))
+    return plot(study, _title(config, make_problem(config["problem"])))
 
 
 def format_table(study, title: str) -> str:
@@ -108,7 +144,12 @@ def plot(study, title: str):
 
 
 def estimate(config: dict):
-    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory.
+
+    The one ODE solve on [0, T] is not counted: its solver steps grow like T, the Monte Carlo's
+    run·steps like n_runs·T/γ for every γ, so it is a small part of any run of more than a few
+    runs per γ (counting it would need a serial-seconds field in :class:`~adam_ode.cost.Cost`).
+    """
     from ..cost import (Cost, problem_dim, steps_covering, step_sizes, float_bytes, PER_RUN_FLOATS,
                         REFERENCE_COPIES)
 

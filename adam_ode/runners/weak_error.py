@@ -59,6 +59,7 @@ from ..analysis.weak_error import (
     local_slopes,
     time_basis,
 )
+from ..config_checks import require_choice, require_positive, require_start, show
 from ..dynamics import autonomous_vector_field
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..fluctuations import CorrelatedQuadratic
@@ -67,8 +68,12 @@ from ..fluctuations.independent import independent_paths
 from ..integrate import solve_system
 from ..optimizers import Adam
 from ..problems import make_problem
-from ._paths import check_gammas
+from ..problems.base import has_kernel_moments
+from ._checks import (built, ode_run_steps, require_horizon, require_int, require_numbers,
+                        require_table, saved)
 from ._plot import STYLE, pyplot
+
+__all__ = ["run", "check", "estimate", "redraw", "slope_record", "v_noise_ratio"]
 
 EXPERIMENT = "weak-error"
 STUDIES = ("correlated", "stationary", "regression")
@@ -87,6 +92,76 @@ MODELS = ("ode", "sde1", "sde2")
 MODEL_LABELS = {"ode": "ODE", "sde1": "SDE order 1", "sde2": "SDE order 2 (modified)"}
 EXPECTED = {"ode": 1, "sde1": 1, "sde2": 2}
 SCHEMES = ("discrete", "sde1", "sde2")
+# The keys of a study's table (``antithetic`` only with common draws) and those it must give.
+STUDY_KEYS = ("enabled", "note", "problem", "x0", "v0", "a", "b", "eps", "T", "gammas",
+              "n_paths", "substeps", "antithetic", "basis", "expected")
+REQUIRED_KEYS = ("x0", "a", "b", "eps", "T", "gammas", "n_paths", "substeps")
+BASIS_KEYS = ("legendre", "decay_rates")
+DEFAULT_LEGENDRE = 4
+
+
+def _enabled(config: dict) -> list:
+    """The studies the run does, in order (a table with ``enabled = false`` is skipped)."""
+    return [k for k in STUDIES if k in config and config[k].get("enabled", True)]
+
+
+def check(config: dict) -> None:
+    """Every key of every enabled study, named with its table (``correlated.n_paths``,
+    ``regression.basis.legendre``): the problem each study builds, the start, the Adam record
+    per γ, the sizes of the Monte Carlo and of the control-variate basis."""
+    for key in STUDIES:
+        c = config.get(key)
+        if not isinstance(c, dict):
+            raise ExperimentError(f"{key} = {show(c)}: must be a table (the study {key!r})")
+        if not isinstance(c.get("enabled", True), bool):
+            raise ExperimentError(f"{key}.enabled = {show(c['enabled'])}: must be true or false")
+    if not _enabled(config):
+        raise ExperimentError(f"{'.enabled = '.join(STUDIES)}.enabled = false: every study is "
+                              "disabled; enable at least one")
+    for key in _enabled(config):
+        _check_study(key, config[key])
+
+
+def _check_study(key: str, c: dict) -> None:
+    coupled = key != "regression"
+    require_table(key, c, [k for k in STUDY_KEYS if coupled or k != "antithetic"], REQUIRED_KEYS)
+    with built(f"{key}.problem"):
+        problem = make_problem(c["problem"]) if "problem" in c else CorrelatedQuadratic()
+    shown = f"{key}.problem = {show(c.get('problem'))}"
+    if coupled and not isinstance(problem, CorrelatedQuadratic):
+        raise ExperimentError(f"{shown}: must be a correlated-quadratic (the common draws need "
+                              "its Gaussian gradient noise)")
+    if not coupled and not has_kernel_moments(problem):
+        raise ExperimentError(f"{shown}: has no compiled gradient-noise moments (the SDE "
+                              "kernels need them)")
+    x0 = require_start(f"{key}.x0", c["x0"], problem)
+    try:  # the validity criterion ρ evaluates them along the ODE
+        problem.gradient_moments(np.asarray(x0))
+    except NotImplementedError:
+        raise ExperimentError(f"{shown}: has no exact gradient-noise moments") from None
+    require_choice(f"{key}.v0", c.get("v0", "S(x0)"), V0_CHOICES)
+    a, b, eps, T = (require_positive(f"{key}.{name}", c[name]) for name in ("a", "b", "eps", "T"))
+    gammas = require_numbers(f"{key}.gammas", c["gammas"])
+    for i, gamma in enumerate(gammas):
+        with built(f"{key}.gammas[{i}]", gamma):  # aγ < 1 and bγ < 1
+            Adam(gamma, a, b, eps, debias=False)
+        require_horizon(f"{key}.T", T, f"{key}.gammas", gamma)
+    require_int(f"{key}.n_paths", c["n_paths"], 2, "a standard error needs two paths")
+    require_int(f"{key}.substeps", c["substeps"], 1)
+    if not isinstance(c.get("antithetic", False), bool):
+        raise ExperimentError(f"{key}.antithetic = {show(c['antithetic'])}: must be true or false")
+    if not isinstance(c.get("note", ""), str):
+        raise ExperimentError(f"{key}.note = {show(c['note'])}: must be a string")
+    basis = require_table(f"{key}.basis", c.get("basis", {}), BASIS_KEYS)
+    require_int(f"{key}.basis.legendre", basis.get("legendre", DEFAULT_LEGENDRE), 0)
+    rates = basis.get("decay_rates", [])
+    if not isinstance(rates, list):
+        raise ExperimentError(f"{key}.basis.decay_rates = {show(rates)}: must be a list of rates")
+    if rates:
+        require_numbers(f"{key}.basis.decay_rates", rates)
+    expected = require_table(f"{key}.expected", c.get("expected", {}), MODELS)
+    for model, order in expected.items():
+        require_positive(f"{key}.expected.{model}", order)
 
 
 def _phis(problem, z):
@@ -117,16 +192,10 @@ def v_noise_ratio(problem, sol, b, T) -> float:
 
 
 def _setting(c, key):
-    for name in ("x0", "a", "b", "eps", "T", "gammas", "n_paths", "substeps"):
-        if name not in c:
-            raise ExperimentError(f"[{key}] needs {name!r}")
+    """The study's problem, start z0 and control-variate basis (checked by :func:`check`)."""
     problem = make_problem(c["problem"]) if "problem" in c else CorrelatedQuadratic()
     x0 = np.asarray(c["x0"], dtype=float)
-    if x0.shape != (problem.dim,):
-        raise ExperimentError(f"[{key}] x0 must have {problem.dim} entries, got {x0.shape}")
     v0 = c.get("v0", "S(x0)")
-    if v0 not in V0_CHOICES:
-        raise ExperimentError(f"[{key}] v0 must be one of {V0_CHOICES}, got {v0!r}")
     z0 = np.concatenate([x0, np.zeros(problem.dim),
                          problem.S(x0) if v0 == "S(x0)" else np.zeros(problem.dim)])
     basis = c.get("basis", {})
@@ -134,7 +203,8 @@ def _setting(c, key):
 
 
 def _weights(basis, n_steps, T):
-    return time_basis(n_steps, T, int(basis.get("legendre", 4)), basis.get("decay_rates", ()))
+    return time_basis(n_steps, T, int(basis.get("legendre", DEFAULT_LEGENDRE)),
+                      basis.get("decay_rates", ()))
 
 
 def _empty():
@@ -148,7 +218,7 @@ def _number(x):
 def _study(key, c, seed, workers, bar):
     problem, z0, basis = _setting(c, key)
     a, b, eps, T, R, k = c["a"], c["b"], c["eps"], c["T"], c["n_paths"], c["substeps"]
-    gammas = check_gammas(c["gammas"])
+    gammas = [float(g) for g in c["gammas"]]
     expected = {**EXPECTED, **c.get("expected", {})}
     start = time.perf_counter()
     sol = _ode(problem, a, b, eps, z0, T)
@@ -159,8 +229,6 @@ def _study(key, c, seed, workers, bar):
     diverged = {s: [] for s in SCHEMES}
     projected = {"sde1": [], "sde2": []}
     coupled = key != "regression"
-    if coupled and not isinstance(problem, CorrelatedQuadratic):
-        raise ExperimentError(f"[{key}] common draws need a correlated-quadratic problem")
     for gamma, s in zip(gammas, seed.spawn(len(gammas))):
         opt = Adam(gamma, a, b, eps, debias=False)
         W = _weights(basis, round(T / gamma), T)
@@ -214,7 +282,7 @@ def _study(key, c, seed, workers, bar):
     out = {"note": c.get("note", ""), "problem": problem.config(), "z0": z0,
            "v0": c.get("v0", "S(x0)"), "a": a, "b": b,
            "eps": eps, "T": T, "n_paths": R, "substeps": k, "gammas": gammas,
-           "basis": {"legendre": int(basis.get("legendre", 4)),
+           "basis": {"legendre": int(basis.get("legendre", DEFAULT_LEGENDRE)),
                      "decay_rates": list(basis.get("decay_rates", ()))},
            "draws": "common" if coupled else "independent",
            "ode_phi_T": {p: float(phi_ode[p]) for p in PHIS}, "x_T_ode": sol.y[:problem.dim, -1],
@@ -292,9 +360,7 @@ def _table(key, st):
 @register(EXPERIMENT)
 def run(config: dict, ctx: RunContext) -> ExperimentResult:
     seeds = dict(zip(STUDIES, ctx.seed_sequence().spawn(len(STUDIES))))
-    enabled = [k for k in STUDIES if k in config and config[k].get("enabled", True)]
-    if not enabled:
-        raise ExperimentError("weak-error: every study is disabled")
+    enabled = _enabled(config)
     studies = {}
     total = sum(len(config[k]["gammas"]) for k in enabled)
     with ctx.progress(total, desc=EXPERIMENT) as bar:
@@ -309,8 +375,14 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
                     arrays[f"{key}_{m}_{p}_{name}"] = np.array(
                         [np.nan if x is None else x for x in st[name][m][p]])
         lines += _table(key, st)
-    return ExperimentResult(summary=studies, arrays=arrays, figure=_plot(studies),
+    return ExperimentResult(summary=studies, arrays=arrays,
+                            figure=redraw(*saved(arrays, studies, config)),
                             table="\n".join(lines))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``summary.json`` (:func:`_plot`): one row per study run."""
+    return _plot({key: summary[key] for key in STUDIES if key in summary})
 
 
 def _plot(studies):
@@ -370,7 +442,8 @@ INDEPENDENT_UNITS_PER_SUBSTEP = 50
 
 def estimate(config):
     """Cost before work (:mod:`adam_ode.cost`): per γ and path, the discrete scheme and two Heun
-    SDEs with ``substeps`` sub-steps each (the modified drift evaluates the moments 4 times)."""
+    SDEs with ``substeps`` sub-steps each (the modified drift evaluates the moments 4 times);
+    per study, its ODE solved on [0, T] and the validity criterion along it."""
     from ..cost import FLOAT_BYTES, Cost
     from ..montecarlo import steps_for_horizon
 
@@ -382,7 +455,8 @@ def estimate(config):
         per = COUPLED_UNITS_PER_SUBSTEP if key != "regression" else INDEPENDENT_UNITS_PER_SUBSTEP
         run_steps += sum(c["n_paths"] * steps_for_horizon(c["T"], g) * (1 + per * c["substeps"])
                          for g in c["gammas"])
-        n_basis = int(c.get("basis", {}).get("legendre", 4)) + \
+        run_steps += ode_run_steps(c["T"], 6, outputs=CRITERION_POINTS)  # the study's ODE
+        n_basis = int(c.get("basis", {}).get("legendre", DEFAULT_LEGENDRE)) + \
             len(c.get("basis", {}).get("decay_rates", ()))
         mem = max(mem, c["n_paths"] * (2 * 3 * 6 + 3 * 2 * n_basis * 2) * FLOAT_BYTES)
     return Cost(run_steps=run_steps, state_floats=6, memory_bytes=mem,

@@ -10,9 +10,12 @@ iterates' final means are compared with both points.
 
 from __future__ import annotations
 
+import functools
+import json
 
 import numpy as np
 
+from ..config_checks import show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_limit
 from ..montecarlo import monte_carlo, steps_for_horizon
@@ -20,21 +23,49 @@ from ..optimizers import Adam, AdamW
 from ..optimizers.adamw import rest_point
 from ..problems import make_problem
 from ..problems.logistic_regression import LogisticRegression
+from ._checks import built, ode_run_steps, require_horizon, saved
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
-__all__ = ["run"]
+__all__ = ["run", "check", "estimate", "redraw"]
 
 EXPERIMENT = "weight-decay"
 N_RECORD = 200
 LIMIT_RTOL, LIMIT_ATOL = 1e-9, 1e-11
+LIMIT_SECONDS_PER_TIME = 2e-3  # a limit solve per unit of t (d = 30, 569 samples, LIMIT_RTOL)
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: a logistic-regression table without its own l2, a
+    minimizer of the penalised loss, and the Adam and AdamW records."""
+    spec = config["problem"]
+    if not isinstance(spec, dict) or spec.get("name") != LogisticRegression.name:
+        raise ExperimentError(f"problem = {show(spec)}: must be a logistic-regression table (its "
+                              "l2 is the penalty)")
+    if "l2" in spec:
+        raise ExperimentError(f"problem.l2 = {show(spec['l2'])}: set weight_decay instead (the "
+                              "runner sets l2 = weight_decay for Adam and l2 = 0 for AdamW)")
+    lam = config["weight_decay"]
+    # The table itself was built when the config was resolved, and l2 = λ > 0 always has a
+    # unique minimizer: only λ = 0 needs the problem again (tens of milliseconds).
+    if lam == 0:
+        with built("problem"):
+            penalised = make_problem({**spec, "l2": lam})
+        if penalised.minimizer is None:
+            raise ExperimentError(f"weight_decay = {show(lam)}: without a penalty F has no "
+                                  "minimizer on these data (linearly separable), so Adam has no "
+                                  "rest point; use weight_decay > 0")
+    gamma, a, b, eps = config["gamma"], config["a"], config["b"], config["eps"]
+    with built("gamma", gamma):  # aγ < 1 and bγ < 1
+        Adam(gamma, a, b, eps)
+    with built("weight_decay", lam):  # λγ < 1
+        AdamW(gamma, a, b, eps, weight_decay=lam)
+    require_horizon("T", config["T"], "gamma", gamma)
 
 
 @register(EXPERIMENT)
 def run(config: dict, ctx: RunContext) -> ExperimentResult:
     spec = dict(config["problem"])
     lam = float(config["weight_decay"])
-    if spec.get("name") != LogisticRegression.name:
-        raise ExperimentError("problem must be a logistic-regression table (its l2 is the penalty)")
     penalised = make_problem({**spec, "l2": lam})
     plain = make_problem({**spec, "l2": 0.0})
     gamma, a, b, eps, T = config["gamma"], config["a"], config["b"], config["eps"], config["T"]
@@ -102,11 +133,19 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         arrays[f"{key}_iter_dist_other_median"] = np.median(np.linalg.norm(xs - other, axis=2),
                                                             axis=0)
         arrays[f"{key}_final_mean"] = mean_final
-    title = (f"{describe_problem(plain)}, λ = {lam:g}, γ = {gamma:g}, a = {a:g}, b = {b:g}, "
-             f"ε = {eps:g}, {config['n_runs']} runs")
-    figure = plot(arrays, summary, title)
-    return ExperimentResult(summary=summary, arrays=arrays, figure=figure,
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
                             table=format_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`)."""
+    config = summary["config"]
+    plain = make_problem({**config["problem"], "l2": 0.0})
+    title = (f"{describe_problem(plain)}, λ = {config['weight_decay']:g}, γ = {config['gamma']:g}, "
+             f"a = {config['a']:g}, b = {config['b']:g}, ε = {config['eps']:g}, "
+             f"{config['n_runs']} runs")
+    return plot(arrays, summary, title)
 
 
 def format_table(summary):
@@ -167,12 +206,22 @@ def plot(arrays, summary, title=""):
     return fig
 
 
+@functools.lru_cache(maxsize=16)
+def _dimension(spec: str) -> int:
+    """d of the problem table ``spec`` (JSON): built once per table, not per sweep point."""
+    return make_problem(json.loads(spec)).dim
+
+
 def estimate(config):
     """Cost before work (:mod:`adam_ode.cost`): n_runs runs of Adam (L2) and of AdamW on the
-    data set, T/γ steps each (30 features: states of 3·30 floats)."""
+    data set, T/γ steps each (states of 3d floats, 90 for the 30 features of breast-cancer),
+    and the two limits solved on [0, T]."""
     from ..cost import FLOAT_BYTES, Cost
 
+    z = 3 * _dimension(json.dumps(config["problem"], sort_keys=True))
     steps = int(config["T"] / config["gamma"])
-    return Cost(run_steps=2 * config["n_runs"] * steps, state_floats=90,
-                memory_bytes=2 * config["n_runs"] * 90 * FLOAT_BYTES * 1000,
+    limits = ode_run_steps(config["T"], z, solves=2, outputs=N_RECORD + 1,
+                           seconds_per_time=LIMIT_SECONDS_PER_TIME)
+    return Cost(run_steps=2 * config["n_runs"] * steps + limits, state_floats=z,
+                memory_bytes=2 * config["n_runs"] * z * FLOAT_BYTES * 1000,
                 keys=("n_runs", "T"))
