@@ -143,7 +143,7 @@ OPTIMIZERS: dict = {}  # name -> record class, filled by register_optimizer
 def register_optimizer(cls):
     """Class decorator: add an :class:`Optimizer` record class to :data:`OPTIMIZERS`."""
     if cls.name in OPTIMIZERS and OPTIMIZERS[cls.name] is not cls:
-        from ..plugins import PluginError
+        from .._validation import PluginError
 
         taken = OPTIMIZERS[cls.name]
         raise PluginError(f"optimizer {cls.__module__}.{cls.__qualname__}: the name "
