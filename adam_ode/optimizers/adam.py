@@ -324,7 +324,7 @@ def _limit_project(la, z, d):
 
 # ------------------------------------------------------------------------------------------------
 # The Adam ODE in NumPy: fields (eq. 3.3, 7.1, the debiased form), energy (eqs. 3.4-3.5, Lemma 7.5)
-# and the heavy-ball form (MATH.md, "Heavy ball with friction"). Fields take a single state (3d,)
+# and the heavy-ball form (paper_notes.md, "Heavy ball with friction"). Fields take a single state (3d,)
 # or a batch (..., 3d) with t broadcast against the batch shape.
 # ------------------------------------------------------------------------------------------------
 
