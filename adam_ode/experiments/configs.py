@@ -16,8 +16,8 @@ import numpy as np
 from .._validation import ExperimentError
 
 __all__ = ["experiments_dir", "list_experiments", "load_config", "config_text", "ExperimentSpec",
-           "find_experiment", "parse_override", "resolve_config", "ENV_EXPERIMENTS_DIR",
-           "DEFAULT_SEED"]
+           "find_experiment", "parse_override", "resolve_config", "solver_options",
+           "ENV_EXPERIMENTS_DIR", "DEFAULT_SEED", "SOLVER_KEY"]
 
 ENV_EXPERIMENTS_DIR = "ADAM_ODE_EXPERIMENTS"  # overrides where the TOML configs are looked up
 PACKAGE_CONFIGS = "configs"  # the configs inside the installed package: adam_ode/configs/*.toml
@@ -26,6 +26,9 @@ DEFAULT_SEED = 0
 # a user's own file, the experiment (runner) it configures.
 META_KEYS = ("description", "experiment")
 EXPERIMENT_KEY = "experiment"
+# The optional table of solver options (adam_ode.continuous.SolverOptions) every experiment
+# accepts: absent, the runner's solves use the defaults, and the config is left as it was.
+SOLVER_KEY = "solver"
 # A --set value that is not valid TOML is taken as a string when it looks like a bare name.
 _BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-/]*")
 
@@ -160,13 +163,13 @@ def find_experiment(name_or_path) -> ExperimentSpec:
         raise ExperimentError(f"{path}: missing key {missing[0]!r}{more}: experiment {runner!r} "
                               f"needs {', '.join(k for k in base if k != 'seed')}")
     for key in params:
-        if key not in base:
+        if key not in base and key != SOLVER_KEY:
             raise ExperimentError(f"{path}: unknown key {key!r}; keys of experiment {runner!r}: "
                                   f"{', '.join(sorted(base))}")
     config = dict(base)
     for key, value in params.items():
         try:
-            config[key] = _check_value(key, value, base[key])
+            config[key] = _check_value(key, value, base.get(key, {}))
         except ExperimentError as err:
             raise ExperimentError(f"{path}: {err}") from None
     config = _relative_data_path(config, path.parent)
@@ -306,6 +309,8 @@ def resolve_config(name, overrides=(), seed: int | None = None) -> dict:
     config = copy.deepcopy(spec.defaults)
     items = overrides.items() if isinstance(overrides, dict) else map(parse_override, overrides)
     for key, value in items:
+        if key.partition(".")[0] == SOLVER_KEY:
+            config.setdefault(SOLVER_KEY, {})  # the optional table: created by its first key
         try:
             _set_dotted(config, key, value)
         except ExperimentError as err:
@@ -313,6 +318,8 @@ def resolve_config(name, overrides=(), seed: int | None = None) -> dict:
     if seed is not None:
         config["seed"] = seed
     config["seed"] = _check_seed("seed", config["seed"])
+    if SOLVER_KEY in config:
+        solver_options(config)  # checked now: errors name solver.<key>
     if "problem" in config:
         _check_problem(config["problem"])
     return config
@@ -332,6 +339,20 @@ def _check_problem(spec) -> None:
             hint = (" (a CSV file must hold comma-separated numbers only, no header row, "
                     "the last column being y)")
         raise ExperimentError(f"problem.data {data}: {err}{hint}") from None
+
+
+def solver_options(config: dict):
+    """The :class:`~adam_ode.continuous.SolverOptions` of the config's ``[solver]`` table (None
+    when it has none); :class:`ExperimentError` naming ``solver.<key>`` for a bad entry."""
+    table = config.get(SOLVER_KEY)
+    if table is None:
+        return None
+    from ..continuous import SolverOptions
+
+    try:
+        return SolverOptions.from_mapping(table, prefix=SOLVER_KEY)
+    except ValueError as err:
+        raise ExperimentError(str(err)) from None
 
 
 def _check_seed(name, seed) -> int:

@@ -3,6 +3,7 @@ context, and the result files written together into the output directory or not 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as _dt
 import math
@@ -17,7 +18,7 @@ from .. import interrupt
 from .._validation import DivergenceWarning, ExperimentError
 from ..io import environment_info, save_figure, write_json, write_npz
 from ..outputs import DATA_FILE, FIGURE_FILE, SUMMARY_FILE, RunDirectory, claim, timestamped
-from .configs import _check_workers, find_experiment, resolve_config
+from .configs import _check_workers, find_experiment, resolve_config, solver_options
 from .registry import ExperimentResult, RunContext, estimate, get_runner, runner_hook
 
 __all__ = ["RunRecord", "run_experiment", "DEFAULT_RUNS_DIR"]
@@ -135,7 +136,7 @@ def _run_and_write(spec, runner, config, cost, workers, quiet,
                      quiet=quiet)
     started = _dt.datetime.now(_dt.timezone.utc).astimezone()
     t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _solver_defaults(config):
         result = runner(copy.deepcopy(config), ctx)
     if not isinstance(result, ExperimentResult):
         raise TypeError(f"runner of {spec.runner!r} returned {type(result).__name__}, "
@@ -197,6 +198,16 @@ def _run_and_write(spec, runner, config, cost, workers, quiet,
                 plt.close(result.figure)
     record = RunRecord(spec.name, out_dir, summary, result, wall_time, tuple(files))
     return _Outcome(record, caught)
+
+
+def _solver_defaults(config: dict):
+    """The config's ``[solver]`` table as the default options of every solve of the run."""
+    options = solver_options(config)
+    if options is None:
+        return contextlib.nullcontext()
+    from ..continuous import solver_defaults
+
+    return solver_defaults(options)
 
 
 def _diverged_runs(caught) -> int:
