@@ -53,21 +53,29 @@ def _arity(func) -> int:
                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)])
 
 
-def check_optimizer(cls, origin: str | None = None) -> None:
-    """Raise :class:`PluginError` (one line) unless ``cls`` is a complete optimizer record."""
-    from ._overloads import has_overload
-    from .optimizers import base
-
+def _class_checker(cls, base_class, base_name: str, origin: str | None):
+    """The ``fail(what)`` of a plug-in's checks (one :class:`PluginError` line naming the
+    plug-in), after the checks every plug-in class shares: a subclass of ``base_class`` with a
+    registry name of its own."""
     where = origin or f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__name__', cls)!s}"
 
     def fail(what):
         raise PluginError(f"plug-in {where}: {what}")
 
-    if not (isinstance(cls, type) and issubclass(cls, base.Optimizer)):
-        fail(f"{cls!r} is not a subclass of adam_ode.optimizers.base.Optimizer")
+    if not (isinstance(cls, type) and issubclass(cls, base_class)):
+        fail(f"{cls!r} is not a subclass of {base_name}")
     name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not name or name == base.Optimizer.name:
+    if not isinstance(name, str) or not name or name == getattr(base_class, "name", None):
         fail(f"{cls.__name__} needs a class attribute name = \"...\" (its registry key)")
+    return fail
+
+
+def check_optimizer(cls, origin: str | None = None) -> None:
+    """Raise :class:`PluginError` (one line) unless ``cls`` is a complete optimizer record."""
+    from ._overloads import has_overload
+    from .optimizers import base
+
+    fail = _class_checker(cls, base.Optimizer, "adam_ode.optimizers.base.Optimizer", origin)
     if not (dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen):
         fail(f"{cls.__name__} must be a frozen dataclass (@dataclass(frozen=True))")
     slots = getattr(cls, "slots", None)
@@ -109,16 +117,7 @@ def check_problem(cls, origin: str | None = None) -> None:
     from ._overloads import has_overload
     from .problems import base
 
-    where = origin or f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__name__', cls)!s}"
-
-    def fail(what):
-        raise PluginError(f"plug-in {where}: {what}")
-
-    if not (isinstance(cls, type) and issubclass(cls, base.Problem)):
-        fail(f"{cls!r} is not a subclass of adam_ode.problems.base.Problem")
-    name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not name:
-        fail(f"{cls.__name__} needs a class attribute name = \"...\" (its registry key)")
+    fail = _class_checker(cls, base.Problem, "adam_ode.problems.base.Problem", origin)
     missing = sorted(getattr(cls, "__abstractmethods__", ()))
     if missing:
         fail(f"{cls.__name__} does not define {', '.join(missing)}")
