@@ -1,4 +1,4 @@
-r"""The browser app of ``adam-ode explore``: Panel widgets and Bokeh figures over the explorer's model.
+r"""The browser app of ``adam-ode explore``: Panel widgets and Bokeh figures over the model.
 
 One :class:`Explorer` per browser session. Every control change reads all controls, validates
 them with the records' own checks (:func:`~adam_ode.explore.model.build_record`): an error is
@@ -49,6 +49,13 @@ def _one_line(err) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
+def _widget(cls, text, **params):
+    """A widget labelled ``text``: ``label`` where the installed Panel has it (it deprecates
+    ``name`` from 1.9), else ``name``."""
+    key = "label" if "label" in cls.param else "name"
+    return cls(**{key: text}, **params)
+
+
 def contour_lines(xs, ys, F, levels: int = N_LEVELS):
     """(xs, ys) lists of the contour lines of F on the grid (contourpy, Bokeh's dependency)."""
     import contourpy
@@ -73,7 +80,7 @@ class Side:
     def __init__(self, app: "Explorer", index: int, name: str, values: dict | None = None):
         self.app = app
         self.index = index
-        self.select = pn.widgets.Select(name="Optimizer" if index == 0 else "Second optimizer",
+        self.select = _widget(pn.widgets.Select, "Optimizer" if index == 0 else "Second optimizer",
                                         options=model.optimizer_choices(), value=name,
                                         css_classes=[f"ex-optimizer-{index}"])
         self.fields_box = pn.Column(sizing_mode="stretch_width")
@@ -99,7 +106,7 @@ class Side:
                                 styles={"color": "#c00", "font-size": "0.85em"})
             label = f"{field.name}"
             if field.kind == "step":
-                text = pn.widgets.TextInput(name=f"{label} (step size)", value=f"{value:g}",
+                text = _widget(pn.widgets.TextInput, f"{label} (step size)", value=f"{value:g}",
                                             css_classes=[f"ex-step-{self.index}"])
                 lo, hi = (math.log10(v) for v in model.STEP_RANGE)
                 slider = pn.widgets.FloatSlider(
@@ -111,12 +118,12 @@ class Side:
                 self.widgets[field.name] = text
                 rows += [slider, text, error]
             elif field.kind == "bool":
-                box = pn.widgets.Checkbox(name=label, value=bool(value))
+                box = _widget(pn.widgets.Checkbox, label, value=bool(value))
                 box.param.watch(partial(self._on_change, field.name), "value")
                 self.widgets[field.name] = box
                 rows += [box, error]
             else:
-                text = pn.widgets.TextInput(name=label, value="" if value is None
+                text = _widget(pn.widgets.TextInput, label, value="" if value is None
                                             else model.toml_value(value).strip('"'),
                                             css_classes=[f"ex-field-{self.index}-{field.name}"])
                 text.param.watch(partial(self._on_change, field.name), "value")
@@ -184,30 +191,30 @@ class Explorer:
         self.choices = model.problem_choices()
         self.defaults = defaults
         first = defaults["problem"]["name"]
-        self.problem_select = pn.widgets.Select(name="Problem", options=list(self.choices),
+        self.problem_select = _widget(pn.widgets.Select, "Problem", options=list(self.choices),
                                                 value=first, css_classes=["ex-problem"])
-        self.x0 = pn.widgets.TextInput(name="x0 (or click on the contour plot)",
+        self.x0 = _widget(pn.widgets.TextInput, "x0 (or click on the contour plot)",
                                        value=model.toml_value(defaults["x0"]),
                                        css_classes=["ex-x0"])
-        self.T = pn.widgets.TextInput(name="Horizon T", value=model.toml_value(defaults["T"]),
+        self.T = _widget(pn.widgets.TextInput, "Horizon T", value=model.toml_value(defaults["T"]),
                                       css_classes=["ex-T"])
-        self.n_runs = pn.widgets.IntInput(name="Runs", value=defaults["n_runs"], start=1,
+        self.n_runs = _widget(pn.widgets.IntInput, "Runs", value=defaults["n_runs"], start=1,
                                           end=2000, width=145)
-        self.n_shown = pn.widgets.IntInput(name="Paths drawn", value=defaults["n_shown"],
+        self.n_shown = _widget(pn.widgets.IntInput, "Paths drawn", value=defaults["n_shown"],
                                            start=1, end=50, width=145)
-        self.seed = pn.widgets.IntInput(name="Seed", value=defaults["seed"], start=0,
+        self.seed = _widget(pn.widgets.IntInput, "Seed", value=defaults["seed"], start=0,
                                      width=145)
-        self.lna = pn.widgets.Checkbox(name="LNA 95 % ellipses", value=defaults["lna"])
-        self.sde = pn.widgets.IntInput(name="SDE paths (0: none)", value=defaults["sde"],
+        self.lna = _widget(pn.widgets.Checkbox, "LNA 95 % ellipses", value=defaults["lna"])
+        self.sde = _widget(pn.widgets.IntInput, "SDE paths (0: none)", value=defaults["sde"],
                                        start=0, end=200, width=145)
         self.controls_error = pn.pane.Str("", css_classes=["ex-error-controls", "ex-error"],
                                           styles={"color": "#c00", "font-size": "0.85em"})
         opt = {k: v for k, v in defaults["optimizer"].items() if k != "name"}
         self.sides = [Side(self, 0, defaults["optimizer"]["name"], opt),
                       Side(self, 1, "sgd")]
-        self.compare = pn.widgets.Checkbox(name="Compare with a second optimizer", value=False,
+        self.compare = _widget(pn.widgets.Checkbox, "Compare with a second optimizer", value=False,
                                            css_classes=["ex-compare"])
-        self.study_button = pn.widgets.Button(name="Sup distance against γ", button_type="default",
+        self.study_button = _widget(pn.widgets.Button, "Sup distance against γ",
                                               css_classes=["ex-study"])
         self.study_progress = pn.indicators.Progress(value=0, max=1, visible=False,
                                                      sizing_mode="stretch_width")
@@ -237,8 +244,8 @@ class Explorer:
         self.src = []
         self.contours = []
         for i in range(2):
-            fig = figure(width=FIG_SIZE, height=FIG_SIZE, title="", tools="pan,wheel_zoom,reset,save",
-                         match_aspect=False)
+            fig = figure(width=FIG_SIZE, height=FIG_SIZE, title="",
+                         tools="pan,wheel_zoom,reset,save")
             s = {name: ColumnDataSource(data) for name, data in (
                 ("levels", {"xs": [], "ys": []}), ("paths", {"xs": [], "ys": []}),
                 ("sde", {"xs": [], "ys": []}), ("ellipses", {"xs": [], "ys": []}),
@@ -264,7 +271,7 @@ class Explorer:
         self.energy_fig = figure(width=FIG_SIZE, height=300, title="Lyapunov energy V(t, z)",
                                  x_axis_label="t", tools="pan,wheel_zoom,reset,save")
         self.study_fig = figure(width=FIG_SIZE, height=300, x_axis_type="log", y_axis_type="log",
-                                title="mean sup distance to the limit against γ (press the button)",
+                                title="mean sup_k ‖z_k − z(t_k)‖ against γ (on demand: the button)",
                                 x_axis_label="γ", tools="pan,wheel_zoom,reset,save")
         self.esrc, self.ssrc = [], []
         for i in range(2):
@@ -274,7 +281,8 @@ class Explorer:
                                  line_width=2, legend_label="along the limit" if i == 0
                                  else "along the limit (2nd)")
             self.energy_fig.line("x", "y", source=e_it, color=COLORS[i], line_width=2,
-                                 legend_label=f"mean along the iterates ({'1st' if i == 0 else '2nd'})")
+                                 legend_label="mean along the iterates"
+                                 + ("" if i == 0 else " (2nd)"))
             st = ColumnDataSource({"x": [], "y": []})
             self.study_fig.line("x", "y", source=st, color=COLORS[i], line_width=2)
             self.study_fig.scatter("x", "y", source=st, color=COLORS[i], size=7)

@@ -1,4 +1,4 @@
-r"""The explorer's model, without any web framework: choices, widgets as data, validation, the saved file.
+r"""The explorer's model, no web framework: choices, widgets as data, validation, the saved file.
 
 Everything the browser app (:mod:`adam_ode.explore.app`) shows is decided here, from the
 registries alone (no per-optimizer or per-problem code):

@@ -1,4 +1,4 @@
-r"""Experiment ``explore``: one view of the browser explorer, one optimizer (or two) on a 2-D problem.
+r"""Experiment ``explore``: the browser explorer's view, one optimizer (or two) on a 2-D problem.
 
 The view of ``adam-ode explore`` (:mod:`adam_ode.explore`), computed here so that the file the
 explorer saves (``Save as experiment``) reproduces it with ``adam-ode run FILE.toml``: the same
@@ -236,7 +236,8 @@ def compute_view(problem, record, x0, T: float, n_runs: int, n_shown: int, seed:
 
         try:
             study = limit_convergence_study(problem, record, x0, horizon, list(study_gammas),
-                                            n_runs, STUDY_DELTA, int(study_seed.generate_state(1)[0]),
+                                            n_runs, STUDY_DELTA,
+                                            int(study_seed.generate_state(1)[0]),
                                             workers=workers, progress=progress)
             out["study_gammas"] = study.gammas
             out["study_mean_sup"] = study.column("mean_sup")
