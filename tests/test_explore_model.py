@@ -99,6 +99,7 @@ def test_adam_ode_run_of_the_saved_file_reproduces_the_view(tmp_path):
                                  ("compare", ao.MomentumSGD(gamma=0.01, a=3.0)))}
     path = tmp_path / "view.toml"
     path.write_text(model.config_toml(config))
+    view_runner._SOLVED.clear()  # the run solves the limit and its LNA again, as a new process
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet",
                  "--workers", "1"]) == 0
     saved = np.load(tmp_path / "out" / "data.npz")
@@ -162,3 +163,42 @@ def test_explore_help_lists_its_options(capsys):
         build_parser().parse_args(["explore", "--help"])
     out = capsys.readouterr().out
     assert "--port" in out and "--no-browser" in out and "127.0.0.1" in out
+
+
+def test_the_cached_lna_of_one_gamma_is_the_lna_of_another():
+    # Moving gamma keeps the limit: Cov x_n = dt * P_xx(t) with the same P (module docstring).
+    problem = make_problem("correlated-quadratic")
+    x0 = [1.0, -0.5]
+    for first, second in ((ao.Adam(gamma=0.01, a=2.0, b=1.0, eps=0.1),
+                           ao.Adam(gamma=0.004, a=2.0, b=1.0, eps=0.1)),
+                          (ao.Nesterov(gamma=1e-3, schedule="sbc"),
+                           ao.Nesterov(gamma=4e-4, schedule="sbc"))):
+        view_runner._SOLVED.clear()
+        view_runner.compute_view(problem, first, x0, 1.5, 2, 1, 0, iterates=False)
+        cached = view_runner.compute_view(problem, second, x0, 1.5, 2, 1, 0, iterates=False)
+        direct = ao.linear_noise(problem, second, x0, 1.5, t_eval=cached["lna_t"],
+                                 rtol=view_runner.LNA_RTOL, atol=view_runner.LNA_ATOL)
+        assert_allclose(cached["lna_cov"], direct.cov[:, :2, :2], rtol=1e-12, atol=1e-15)
+        assert_allclose(cached["lna_mean"], direct.mean[:, :2], rtol=1e-12, atol=1e-15)
+
+
+def test_the_first_view_needs_no_kernel_and_matches_the_full_one():
+    problem, adam, config = _small_view_config()
+    preview = view_runner.compute_view(problem, adam, config["x0"], 2.0, 6, 2, 5,
+                                       iterates=False)
+    full = view_runner.compute_view(problem, adam, config["x0"], 2.0, 6, 2, 5)
+    assert preview["paths"].shape[0] == 0 and preview["sup_distance"].size == 0
+    for name in ("limit_x", "lna_cov", "energy_limit", "record_t"):
+        assert_array_equal(preview[name], full[name], err_msg=name)
+    assert np.all(np.isnan(preview["energy_iterates"]))
+
+
+def test_the_study_draws_the_sup_distance_against_gamma():
+    problem, adam, config = _small_view_config()
+    calls = []
+    view = view_runner.compute_view(problem, adam, config["x0"], 1.0, 8, 1, 0, lna=False,
+                                    study_gammas=[0.04, 0.0025], progress=calls.append)
+    assert_array_equal(view["study_gammas"], [0.04, 0.0025])
+    sup = view["study_mean_sup"]
+    assert sup[0] > 2.0 * sup[1] > 0, sup  # about sqrt(16) = 4 times smaller
+    assert sum(calls) == 2 * 8  # the runs of each gamma, as progress increments

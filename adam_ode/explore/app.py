@@ -391,6 +391,12 @@ class Explorer:
             self.study_progress.value = 0
             self.study_progress.visible = True
         doc = self.doc or pn.state.curdoc
+        if self.drawn == 0:
+            # First view: the limit's parts at once (no kernels), then the iterates once the
+            # numba kernels have compiled (seconds on a cold cache).
+            preview = _EXECUTOR.submit(self._compute, generation, config, problem, records,
+                                       doc, False, False)
+            preview.add_done_callback(partial(self._done, generation, doc))
         future = _EXECUTOR.submit(self._compute, generation, config, problem, records, doc,
                                   study)
         future.add_done_callback(partial(self._done, generation, doc))
@@ -401,7 +407,7 @@ class Explorer:
                                             self.study_progress.max)
         doc.add_next_tick_callback(bump)
 
-    def _compute(self, generation, config, problem, records, doc, study):
+    def _compute(self, generation, config, problem, records, doc, study, iterates=True):
         if generation != self.generation:
             return None  # superseded before it started
         t0 = time.perf_counter()
@@ -409,10 +415,10 @@ class Explorer:
         views = {key: view_runner.compute_view(
             problem, record, config["x0"], config["T"], config["n_runs"], config["n_shown"],
             config["seed"], lna=config["lna"], sde=config["sde"],
-            study_gammas=config["study_gammas"], progress=progress)
+            study_gammas=config["study_gammas"], progress=progress, iterates=iterates)
             for key, record in records.items()}
         grid = view_runner.contour_grid(problem, views.values(), config["x0"])
-        return config, problem, records, views, grid, time.perf_counter() - t0
+        return config, problem, records, views, grid, time.perf_counter() - t0, iterates
 
     def _done(self, generation, doc, future):
         try:
@@ -436,7 +442,12 @@ class Explorer:
                 return
             t0 = time.perf_counter()
             self.draw(*result[:5])
-            compute = result[5]
+            compute, iterates = result[5:7]
+            if not iterates:  # the first view's limit, drawn while the kernels compile
+                self.view = None
+                self.status.object = ("Limit, LNA ellipses and energy drawn in "
+                                      f"{1e3 * compute:.0f} ms. " + COMPILING_NOTE)
+                return
             self.drawn += 1
             config = result[0]
             parts = [f"{records_name(r)}" for r in result[2].values()]
@@ -459,8 +470,9 @@ class Explorer:
                 continue
             record = records[key]
             fig = self.contours[i]
-            fig.title.text = (f"{records_name(record)} — median sup‖x_k − X(t_k)‖ = "
-                              f"{np.median(view['sup_distance']):.3g}")
+            sup = view["sup_distance"]
+            fig.title.text = records_name(record) + (
+                f" — median sup‖x_k − X(t_k)‖ = {np.median(sup):.3g}" if sup.size else "")
             s["levels"].data = {"xs": lx, "ys": ly}
             s["paths"].data = {"xs": [p[:, 0] for p in view["paths"]],
                                "ys": [p[:, 1] for p in view["paths"]]}

@@ -54,6 +54,7 @@ STUDY_DELTA = 0.1  # δ of the convergence study's P(sup > δ) (reported, not dr
 # (the default costs ~1.5 s on the talk's regression, these ~0.15 s; covariances agree to 2e-6).
 LNA_RTOL = 1e-6
 LNA_ATOL = 1e-8
+CACHE_SIZE = 32  # limit solutions and LNA covariances kept per process (the explorer's redraws)
 SLOTS = ("optimizer", "compare")  # the config's optimizer tables, in drawing order
 COLORS = ("#1f77b4", "#d62728")
 
@@ -145,13 +146,32 @@ def ellipse(center, cov, level: float = CHI2_95, points: int = ELLIPSE_POINTS) -
     return np.asarray(center, dtype=float) + (circle * radii) @ U.T
 
 
+_SOLVED: dict = {}  # key -> Trajectory or (t, P_xx, mean_x); see _cached
+
+
+def _cached(kind: str, problem, limit, x0, T: float, make):
+    """``make()`` once per (kind, problem config, limit, x0, T) in this process: moving γ keeps
+    the limit (a, b, ε fixed), so the explorer's redraws reuse its solution and its LNA. The
+    values are those ``make()`` returns in a fresh process (a run of the saved file)."""
+    import json
+
+    key = (kind, json.dumps(problem.config(), sort_keys=True, default=repr),
+           json.dumps(limit.config(), sort_keys=True, default=repr),
+           tuple(float(v) for v in x0), float(T))
+    if key not in _SOLVED:
+        if len(_SOLVED) >= CACHE_SIZE:
+            _SOLVED.pop(next(iter(_SOLVED)))
+        _SOLVED[key] = make()
+    return _SOLVED[key]
+
+
 def _reason(err) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
 def compute_view(problem, record, x0, T: float, n_runs: int, n_shown: int, seed: int, *,
                  lna: bool = True, sde: int = 0, study_gammas=(), workers: int | None = None,
-                 progress=None) -> dict:
+                 progress=None, iterates: bool = True) -> dict:
     """The numbers of one optimizer's view (module docstring) as a dict of arrays and notes.
 
     Keys: ``limit_t``, ``limit_x`` (limit); ``record_t``, ``paths`` (n_shown, K, 2),
@@ -159,7 +179,11 @@ def compute_view(problem, record, x0, T: float, n_runs: int, n_shown: int, seed:
     (N_ELLIPSES, 2, 2) when ``lna`` and supported; ``sde_t``, ``sde_paths``; ``energy_t``,
     ``energy_limit``, ``energy_iterates`` where the limit has an energy; ``study_gammas``,
     ``study_mean_sup``; and ``notes`` (str -> why a part is absent, plus warnings raised).
-    ``progress(k)`` is called with increments of the study's finished runs.
+    ``progress(k)`` is called with increments of the study's finished runs. ``iterates=False``
+    computes the limit's parts only (no kernels: the explorer's first view while they compile).
+
+    The limit is solved on [0, max(T, t_N)] and the LNA on [0, T] (x block: Cov x_n =
+    Δt·P_xx(nΔt), Δt = ``record.times(1)``), both cached per limit (:func:`_cached`).
     """
     x0 = np.asarray(x0, dtype=float)
     root = np.random.SeedSequence(int(seed))
@@ -169,43 +193,57 @@ def compute_view(problem, record, x0, T: float, n_runs: int, n_shown: int, seed:
     limit = record.limit()
     n_steps = steps_to_reach(record, T)
     horizon = float(record.times(n_steps))
-    traj = solve_limit(problem, limit, x0, horizon)
+    T_solve = max(float(T), horizon)
+    traj = _cached("limit", problem, limit, x0, T_solve,
+                   lambda: solve_limit(problem, limit, x0, T_solve))
     t_lim = np.linspace(0.0, horizon, N_LIMIT_POINTS)
     out["limit_t"] = t_lim
     z_lim = traj(t_lim)
     out["limit_x"] = record.from_limit_state(z_lim)[:, :problem.dim]
 
-    times = np.minimum(record.times(np.arange(n_steps + 1)), horizon)
-    reference = np.ascontiguousarray(record.from_limit_state(traj(times))[:, :problem.dim])
     every = max(1, n_steps // N_RECORD)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        mc = monte_carlo(problem, record, x0, n_steps, n_runs, mc_seed, reference=reference,
-                         track_grad_norm=False, record_every=every, workers=workers)
-    for w in caught:
-        notes.setdefault("warnings", []).append(_reason(w.message))
-    rec = mc.record  # (R, K, width)
-    out["record_t"] = np.asarray(mc.record_times, dtype=float)
+    if iterates:
+        times = np.minimum(record.times(np.arange(n_steps + 1)), T_solve)
+        reference = np.ascontiguousarray(record.from_limit_state(traj(times))[:, :problem.dim])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            mc = monte_carlo(problem, record, x0, n_steps, n_runs, mc_seed, reference=reference,
+                             track_grad_norm=False, record_every=every, workers=workers)
+        for w in caught:
+            notes.setdefault("warnings", []).append(_reason(w.message))
+        rec = mc.record  # (R, K, width)
+        out["record_t"] = np.asarray(mc.record_times, dtype=float)
+        ok = ~mc.diverged
+        out["sup_distance"] = np.asarray(mc.sup_distance, dtype=float)
+    else:
+        out["record_t"] = np.minimum(record.times(np.arange(0, n_steps + 1, every)), T_solve)
+        rec = np.empty((0, out["record_t"].size, record.n_slots * problem.dim))
+        ok = np.zeros(0, dtype=bool)
+        out["sup_distance"] = np.empty(0)
     out["paths"] = rec[:n_shown, :, :problem.dim]
-    ok = ~mc.diverged
     out["mean_path"] = (rec[ok, :, :problem.dim].mean(axis=0) if ok.any()
                         else np.full(rec.shape[1:2] + (problem.dim,), np.nan))
-    out["sup_distance"] = np.asarray(mc.sup_distance, dtype=float)
     out["n_diverged"] = int(np.sum(~ok))
 
     if lna:
         from ..fluctuations import linear_noise
 
-        t_ell = np.linspace(0.0, horizon, N_ELLIPSES + 1)[1:]
-        try:
-            ln = linear_noise(problem, record, x0, horizon, t_eval=t_ell, rtol=LNA_RTOL,
+        t_ell = np.linspace(0.0, float(T), N_ELLIPSES + 1)[1:]
+        d = problem.dim
+
+        def solve_lna():
+            ln = linear_noise(problem, record, x0, float(T), t_eval=t_ell, rtol=LNA_RTOL,
                               atol=LNA_ATOL)
+            return ln.P[:, :d, :d].copy(), ln.mean[:, :d].copy()
+
+        try:
+            P_xx, mean_x = _cached("lna", problem, limit, x0, T, solve_lna)
             out["lna_t"] = t_ell
-            out["lna_mean"] = ln.mean[:, :problem.dim]
-            out["lna_cov"] = ln.cov[:, :problem.dim, :problem.dim]
+            out["lna_mean"] = mean_x
+            out["lna_cov"] = float(record.times(1)) * P_xx
         except (ParameterError, NotImplementedError) as err:
             notes["lna"] = _reason(err)
-    if sde:
+    if sde and iterates:
         from ..fluctuations import simulate_sde
 
         try:
@@ -231,7 +269,7 @@ def compute_view(problem, record, x0, T: float, n_runs: int, n_shown: int, seed:
             notes["energy"] = _reason(err)
     else:
         notes["energy"] = f"{type(limit).__name__} has no known energy"
-    if len(study_gammas):
+    if len(study_gammas) and iterates:
         from ..analysis.weak_convergence import limit_convergence_study
 
         try:
