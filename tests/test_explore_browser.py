@@ -98,3 +98,27 @@ def test_a_gamma_breaking_a_gamma_below_one_shows_the_records_error(page):
     sync_api.expect(error).to_contain_text("a*gamma must be < 1", timeout=VIEW_MS)
     assert page.get_by_text("View 2:").count() == 0
     assert "Traceback" not in page.content()
+
+
+def test_compare_click_and_save_give_a_file_that_reruns(page, tmp_path):
+    import tomllib
+
+    page.locator(".ex-compare input").check()
+    page.get_by_text("View 2:").wait_for(timeout=VIEW_MS)
+    assert "adam (gamma = 0.005) vs sgd (gamma = 0.02)" in page.get_by_text("View 2:").inner_text()
+    box = page.locator(".bk-Canvas").first.bounding_box()
+    page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + 0.7 * box["height"])
+    page.get_by_text("View 3:").wait_for(timeout=VIEW_MS)
+    x0 = tomllib.loads("v = " + page.locator(".ex-x0 input").input_value())["v"]
+    assert x0 != [-1.0, 4.0] and len(x0) == 2
+    with page.expect_download() as download:
+        page.locator(".ex-save-toml").get_by_text("Save as experiment").click()
+    path = tmp_path / "view.toml"
+    download.value.save_as(path)
+    saved = tomllib.loads(path.read_text())
+    assert saved["experiment"] == "explore" and saved["x0"] == x0
+    assert saved["optimizer"]["name"] == "adam" and saved["compare"]["name"] == "sgd"
+    from adam_ode.experiments import resolve_config
+    from adam_ode.runners.explore import check
+
+    check(resolve_config(path))  # a valid config of the explore runner

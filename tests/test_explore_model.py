@@ -202,3 +202,17 @@ def test_the_study_draws_the_sup_distance_against_gamma():
     sup = view["study_mean_sup"]
     assert sup[0] > 2.0 * sup[1] > 0, sup  # about sqrt(16) = 4 times smaller
     assert sum(calls) == 2 * 8  # the runs of each gamma, as progress increments
+
+
+@pytest.mark.parametrize("name", model.optimizer_choices())
+def test_every_offered_optimizer_has_a_view(name):
+    # The family's 2-D quadratic (its kernels are those of the family tests).
+    problem = make_problem({"name": "stochastic-quadratic", "h": [1.0, 4.0], "sigma": 0.5})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        record = OPTIMIZERS[name].example()
+    view = view_runner.compute_view(problem, record, [-2.0, 1.5], 1.0, 3, 2, 0, lna=True)
+    assert view["paths"].shape[:1] == (2,) and np.all(np.isfinite(view["limit_x"]))
+    assert np.all(np.isfinite(view["sup_distance"]))
+    assert ("lna_cov" in view) != ("lna" in view["notes"]), view["notes"]  # drawn, or why not
+    assert ("energy_t" in view) != ("energy" in view["notes"]), view["notes"]

@@ -203,8 +203,12 @@ def compute_view(problem, record, x0, T: float, n_runs: int, n_shown: int, seed:
 
     every = max(1, n_steps // N_RECORD)
     if iterates:
-        times = np.minimum(record.times(np.arange(n_steps + 1)), T_solve)
-        reference = np.ascontiguousarray(record.from_limit_state(traj(times))[:, :problem.dim])
+        if record.uniform_steps:
+            times = np.minimum(record.times(np.arange(n_steps + 1)), T_solve)
+            reference = np.ascontiguousarray(
+                record.from_limit_state(traj(times))[:, :problem.dim])
+        else:  # iterates at t_n = Σ γ_k: the Monte Carlo solves the limit on its own times
+            reference = "limit-x"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             mc = monte_carlo(problem, record, x0, n_steps, n_runs, mc_seed, reference=reference,
