@@ -122,3 +122,8 @@ def test_compare_click_and_save_give_a_file_that_reruns(page, tmp_path):
     from adam_ode.runners.explore import check
 
     check(resolve_config(path))  # a valid config of the explore runner
+    with page.expect_download() as download:
+        page.get_by_text("Save the view (PNG)").click()
+    png = tmp_path / "view.png"
+    download.value.save_as(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
