@@ -292,10 +292,17 @@ class Explorer:
                     self.study_fig.renderers[-2:]
             self.ssrc.append(st)
         self.energy_fig.legend.label_text_font_size = "8pt"
-        for r in self.second_renderers:
-            r.visible = False
+        self._show_second(False)
         self.contour_panes = [pn.pane.Bokeh(f) for f in self.contours]
         self.contour_panes[1].visible = False
+
+    def _show_second(self, shown: bool) -> None:
+        """Show the second optimizer's energy and study lines, and their legend items."""
+        for r in self.second_renderers:
+            r.visible = shown
+        for item in self.energy_fig.legend.items:
+            if any(r in self.second_renderers for r in item.renderers):
+                item.visible = shown
 
     def layout(self):
         sidebar = pn.Column(
@@ -496,8 +503,7 @@ class Explorer:
                      if part != "warnings"] + list(view["notes"].get("warnings", []))
             side = self.sides[i]
             side.notes.object = "\n\n".join(notes)
-        for r in self.second_renderers:
-            r.visible = "compare" in views
+        self._show_second("compare" in views)
         if "compare" not in views:
             e_lim, e_it = self.esrc[1]
             e_lim.data = e_it.data = {"x": [], "y": []}
