@@ -45,3 +45,18 @@ def test_explore_prints_its_url_and_serves_the_page_on_loopback():
             proc.wait()
     err = proc.stderr.read()
     assert "Traceback" not in err, err
+
+
+def test_a_taken_port_is_one_line_naming_the_option(capsys):
+    import socket
+
+    from adam_ode.cli import main
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["explore", "--no-browser", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot serve on 127.0.0.1:{port}" in err and "--port" in err
+    assert len(err.strip().splitlines()) == 1, err

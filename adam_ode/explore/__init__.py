@@ -52,9 +52,14 @@ def serve(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, show: bool = True,
 
     if port == 0:
         port = free_port(host)
-    server = pn.serve({"explore": create_app}, port=port, address=host, show=False,
-                      start=threaded, threaded=threaded, websocket_origin=[f"{host}:{port}"],
-                      title="adam-ode explore", verbose=False)
+    try:
+        server = pn.serve({"explore": create_app}, port=port, address=host, show=False,
+                          start=threaded, threaded=threaded,
+                          websocket_origin=[f"{host}:{port}"], title="adam-ode explore",
+                          verbose=False)
+    except OSError as err:  # the port is taken, or the address is not this machine's
+        raise ParameterError(f"cannot serve on {host}:{port} ({err.strerror or err}); choose "
+                             "another --port (0: a free one) or --host") from None
     actual = port
     url = f"http://{host}:{actual}/explore"
     if announce is not None:
