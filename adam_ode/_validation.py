@@ -18,6 +18,7 @@ __all__ = [
     "warn_if_lyapunov_fails",
     "LyapunovWarning",
     "DivergenceWarning",
+    "PluginError",
 ]
 
 
@@ -49,6 +50,10 @@ class DivergenceWarning(UserWarning):
         self.count = count
         self.total = total
         self.first_steps = tuple(int(k) for k in first_steps)
+
+
+class PluginError(ParameterError):
+    """A plug-in optimizer or problem lacks a piece, or clashes with a registered name."""
 
 
 class LyapunovWarning(UserWarning):

@@ -16,35 +16,9 @@ Measures, in one process and with medians over ``--repeats``:
   comparison, and the fixed cost per run (since the chunk kernels: each run's stream seeded
   inside the kernel; before: a Python Generator and one kernel dispatch per run).
 
-Where the time goes (numba 0.68, measured on the 2-core reference machine): the sampling costs
-~6 ns per step; the rest is one step's dependency chain x → g → (m, v) → sqrt → division → x and
-the divider, which the square roots share with the bias corrections (these stop being recomputed
-once they round to 1, after ~350 steps for α = 0.9, ~36 000 for β = 0.999). Computing them 64
-steps ahead as one vector loop of divisions (same values) was tried and measured no faster in a
-randomised A/B (28.1 vs 27.7 ns, min of 31): the divisions are off the critical path. Keeping x,
-m, v, g in one buffer lets LLVM forward stores to loads within a step (separate arrays: ~15 ns
-more). Exact gradients cost ~4 ns less than noisy ones: the noisy gradient adds three dependent
-operations (X·(x₁−x₁*) + (1−X)·(x₂−x₂*) − σξ) to the chain, which is then close to its latency
-bound (~23 ns with exact gradients).
-
-Since the step is latency-bound, :func:`adam_ode.iterates.simulate_pair` advances two
-independent runs in one loop so that their chains overlap (instruction-level parallelism), and
-:func:`~adam_ode.montecarlo.monte_carlo` uses it for pairs of Adam runs on LinearRegression2D
-(same draws, bit-identical results). The 1-worker row went from 27.7–28.9 to 17.2–20.9 ns per
-(run·step) (bench runs alternated with the previous code; same-process randomised A/B of
-monte_carlo: medians 28.1 → 18.4 and 29.3 → 21.3 ns). Exact gradients: ~23–26 → ~14–17 ns.
-Only this hot case has a pair kernel: it adds ~6 s of cold compilation (all four problem
-kinds: ~47 s more, rejected). A pitfall met on the way: a helper IR-inlined in the step loop
-with array arguments costs reference-count operations every step (4x slower steps); in the
-loop, such helpers are regular jitted functions (LLVM inlines them) or run only when asked
-for. With 2 workers the per-step time also drops, but the
-ratio to the faster 1-worker row is lower than before (1.25–1.70x here on a shared machine).
-
-Parallel scaling: with pre-built Generators the kernel alone scales 1.87–1.90x on 2 threads
-(ceiling ~1.93–1.98x); creating each run's Generator (SeedSequence, PCG64, numba's unboxing of
-its ``ctypes`` interface: ~15 µs) and dispatching the kernel (~7 µs) hold the GIL, which costs
-~0.1–0.15 of the speed-up. The reference path (~1 MB, streamed once per run) costs nothing
-measurable, alone or in 2 threads. The parallel row is also sensitive to any other process.
+The step is latency-bound (one step's dependency chain x → g → (m, v) → sqrt → division → x),
+hence the pair kernel that advances two runs in one loop; the measurements behind the kernels'
+design are in ``docs/benchmarks.md``.
 
 Run ``python -m adam_ode.bench`` (or ``adam-ode bench``); ``--help`` lists the options.
 """

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import sys
 
 from ._validation import ExperimentError, ParameterError
 
@@ -204,19 +203,11 @@ def check_conventions(config: dict, prefix: str = "") -> None:
                     require_vector(full, value)
 
 
-def runner_check(runner_name: str):
-    """The ``check(config)`` of the runner module of ``runner_name``, or None."""
-    from .experiments import get_runner
-
-    runner = get_runner(runner_name)
-    own = getattr(sys.modules.get(runner.__module__), "check", None)
-    return own if callable(own) else None
-
-
-def check_experiment(runner_name: str, config: dict) -> None:
-    """Both layers of checks (module docstring); raises :class:`ExperimentError`."""
+def check_experiment(config: dict, own=None, name: str = "") -> None:
+    """Both layers of checks (module docstring): the conventions, then ``own(config)``, the
+    runner module's ``check`` (experiment ``name``) when it has one; raises
+    :class:`ExperimentError`."""
     check_conventions(config)
-    own = runner_check(runner_name)
     if own is not None:
-        with keyed(runner_name):  # a record error the runner did not key itself
+        with keyed(name):  # a record error the runner did not key itself
             own(config)

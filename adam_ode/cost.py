@@ -1,10 +1,10 @@
 """Cost of an experiment before it runs: iterations, time and memory, and the limits enforced.
 
-Every runner module owns its estimate ``estimate(config) -> Cost``: the number of (run·step)
-iterations, the size of one run's state z = (x, m, v) in floats, and the bytes of what the run
-records or holds at once (trajectories, reference paths, per-run statistics). An experiment
-registered from elsewhere may register one with :func:`estimator` (:data:`ESTIMATORS`); an
-experiment with neither runs without an estimate.
+Every runner module owns its estimate ``estimate(config) -> Cost`` (found by
+:func:`adam_ode.experiments.estimate`): the number of (run·step) iterations, the size of one
+run's state z = (x, m, v) in floats, and the bytes of what the run records or holds at once
+(trajectories, reference paths, per-run statistics). A runner without one runs without an
+estimate.
 
 :func:`check_cost` turns the estimate into seconds with :func:`seconds_per_run_step` (a rough
 model of the numba kernels, measured on a 2-core machine: right within a factor of a few) and
@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from dataclasses import dataclass
 
 from ._validation import ExperimentError
 
-__all__ = ["Cost", "ESTIMATORS", "estimator", "estimate", "check_cost", "describe_estimate",
+__all__ = ["Cost", "check_cost", "describe_estimate",
            "seconds_per_run_step",
            "available_memory", "TIME_LIMIT_S", "MEMORY_ASK_FRACTION"]
 
@@ -80,29 +79,6 @@ def seconds_per_run_step(state_floats: int) -> float:
     return (NS_PER_RUN_STEP_BASE + NS_PER_STATE_FLOAT * state_floats) * 1e-9
 
 
-ESTIMATORS: dict = {}
-
-
-def estimator(name: str):
-    """Decorator registering ``estimate(config) -> Cost`` for experiment ``name``."""
-
-    def decorator(func):
-        ESTIMATORS[name] = func
-        return func
-
-    return decorator
-
-
-def estimate(name: str, config: dict) -> Cost | None:
-    """The :class:`Cost` of running experiment ``name`` with ``config`` (None: no estimate)."""
-    from .experiments import get_runner
-
-    runner = get_runner(name)
-    own = getattr(sys.modules.get(runner.__module__), "estimate", None)
-    func = own if callable(own) else ESTIMATORS.get(name)
-    return None if func is None else func(config)
-
-
 def available_memory() -> int | None:
     """Bytes of memory available to a new allocation (Linux ``MemAvailable``), or None."""
     try:
@@ -151,9 +127,9 @@ def describe_estimate(estimate: dict) -> str:
             f"{_format_duration(estimate['seconds'])}")
 
 
-def check_cost(name: str, config: dict, workers: int = 1, yes: bool = False) -> Cost | None:
-    """Estimate the run and refuse it (:class:`ExperimentError`, one line) when over the limits."""
-    cost = estimate(name, config)
+def check_cost(name: str, cost: Cost | None, workers: int = 1, yes: bool = False) -> Cost | None:
+    """Refuse experiment ``name`` (:class:`ExperimentError`, one line) when its estimated
+    ``cost`` is over the limits; None (no estimate) passes."""
     if cost is None:
         return None
     memory = available_memory()

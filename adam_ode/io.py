@@ -147,7 +147,7 @@ def _version(dist: str) -> str | None:
 
 def environment_info() -> dict:
     """Versions of Python, the numerical stack and adam_ode, and the platform (for summaries)."""
-    from . import __version__
+    from ._version import __version__
 
     info = {"python": sys.version.split()[0], "adam_ode": __version__}
     for dist in ("numpy", "scipy", "numba", "matplotlib"):

@@ -30,7 +30,7 @@ import dataclasses
 import importlib.metadata
 import inspect
 
-from ._validation import ParameterError
+from ._validation import PluginError
 
 __all__ = ["PluginError", "load_plugins", "check_optimizer", "check_problem", "PLUGIN_ERRORS",
            "GROUPS"]
@@ -42,10 +42,6 @@ OPTIMIZER_KERNEL_FUNCTIONS = ("coefficients_start", "coefficients_next", "gradie
 PROBLEM_KERNEL_FUNCTIONS = ("sample_grad", "exact_grad", "critical_distance", "kernel_dim")
 PLUGIN_ERRORS: list = []  # one line per plug-in that could not be loaded or checked
 _CHECKED: set = set()
-
-
-class PluginError(ParameterError):
-    """A plug-in optimizer or problem lacks a piece, or clashes with a registered name."""
 
 
 def _overridden(cls, base, method: str) -> bool:

@@ -23,9 +23,8 @@ each function takes one row and advances it in place.
 
 :func:`standard_normal`, :func:`integers` and :func:`next_uint32` are inlined into the caller at
 numba-IR level (``inline="always"``): as ordinary calls LLVM does not inline them, and each draw
-then passes the array structure and spills the state (standard_normal 5.2 → 3.0 ns, integers
-15 → 1.2–1.8 ns per draw, numba 0.68). The small ones (next_uint64, next_double) are inlined by
-LLVM anyway.
+then passes the array structure and spills the state (``docs/benchmarks.md``). The small ones
+(next_uint64, next_double) are inlined by LLVM anyway.
 
 All uint32 arithmetic is done in uint64 and masked with ``& 0xFFFFFFFF``; every constant is an
 ``np.uint64`` so numba never mixes signed and unsigned operands (which it would type as float64).

@@ -55,6 +55,7 @@ from pathlib import Path
 
 from . import experiments as ex
 from . import interrupt
+from .outputs import DATA_FILE, FIGURE_FILE, SUMMARY_FILE
 from .io import atomic_write, save_figure, to_jsonable, write_json
 
 __all__ = ["sweep", "SweepTable", "SweepError", "parse_grid", "point_key", "point_seed",
@@ -78,7 +79,7 @@ _NOT_KEY_NUMBERS = set(ex.RESERVED_SUMMARY_KEYS)
 # Key numbers that are timings differ between runs: kept out of sweep.csv so that it is identical
 # whichever machines ran the points.
 TIMING_SUFFIXES = ("elapsed", "wall_time_s", "_seconds")
-_RESULT_FILES = (ex.DATA_FILE, ex.FIGURE_FILE, ex.SUMMARY_FILE)  # written in this order
+_RESULT_FILES = (DATA_FILE, FIGURE_FILE, SUMMARY_FILE)  # written in this order
 
 
 class SweepError(RuntimeError):
@@ -223,8 +224,9 @@ def _points(spec, grid, overrides, seed, yes) -> tuple[list, int]:
         s = int(values["seed"]) if "seed" in values else point_seed(root_seed, key)
         try:
             config = ex.resolve_config(spec, point_overrides, s)
-            check_experiment(spec.runner, config)
-            check_cost(spec.runner, config, workers=POINT_WORKERS, yes=yes)
+            check_experiment(config, ex.runner_hook(spec.runner, "check"), spec.runner)
+            check_cost(spec.runner, ex.estimate(spec.runner, config), workers=POINT_WORKERS,
+                       yes=yes)
         except ex.ExperimentError as err:
             raise ex.ExperimentError(f"sweep point {key}: {err}") from None
         points.append(_Point(key, values, point_overrides, s, point_dir_name(key),
@@ -279,7 +281,7 @@ def _run_point(spec, overrides, seed, yes, client_pid=None) -> dict:
 def _write_point(directory: Path, files: dict) -> None:
     """Write a point's files atomically, summary.json last (it marks the point complete)."""
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / ex.SUMMARY_FILE).unlink(missing_ok=True)
+    (directory / SUMMARY_FILE).unlink(missing_ok=True)
     with interrupt.deferred():
         for name in _RESULT_FILES:
             if name in files:
@@ -289,7 +291,7 @@ def _write_point(directory: Path, files: dict) -> None:
 
 def _complete(directory: Path, point: _Point, force: bool = False) -> dict | None:
     """The summary of an already complete point (same config), or None; error if different."""
-    path = directory / ex.SUMMARY_FILE
+    path = directory / SUMMARY_FILE
     if not path.is_file():
         return None
     try:
@@ -581,7 +583,7 @@ def sweep(name_or_path, grid: dict, *, overrides=None, scheduler: str | None = N
             log(f"point {point.key}: FAILED: {failed[point.key]}")
             return
         _write_point(out / point.dir_name, result["files"])
-        summaries[index] = json.loads(result["files"][ex.SUMMARY_FILE].decode("utf-8"))
+        summaries[index] = json.loads(result["files"][SUMMARY_FILE].decode("utf-8"))
         finished[0] += 1
         log(f"[{finished[0] + skipped}/{len(points)}] {point.key}: "
             f"{result['wall_time_s']:.2f} s")

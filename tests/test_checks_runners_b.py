@@ -9,7 +9,6 @@ again, identically, from its files.
 
 import pytest
 
-from adam_ode import cost
 from adam_ode import experiments as ex
 from adam_ode.cli import main
 from adam_ode.experiments import ExperimentError, run_experiment
@@ -365,7 +364,7 @@ def test_weak_error_in_a_users_file_needs_every_key_of_a_study(tmp_path, capsys)
 
 
 def _estimate(name, *sets):
-    return cost.estimate(name, ex.resolve_config(name, list(sets)))
+    return ex.estimate(name, ex.resolve_config(name, list(sets)))
 
 
 def test_lyapunov_estimate_counts_the_ode_solves():
@@ -381,7 +380,7 @@ def test_nesterov_estimate_counts_the_sbc_ode():
 
 def test_minibatch_estimate_counts_the_gradient_norm_of_every_recorded_iterate():
     config = ex.resolve_config("minibatch")
-    est = cost.estimate("minibatch", config)
+    est = ex.estimate("minibatch", config)
     grid = (len(config["eta_fractions"]) * len(config["grid_batch_sizes"]) * config["n_runs"]
             * max(config["horizons"]))
     # each recorded iterate's ‖∇F‖² uses all n = 442 samples

@@ -66,7 +66,7 @@ def test_energy_rate_limit_at_t0(problem_and_x0):
 
 
 def test_energy_is_mechanical_energy_of_the_heavy_ball(problem_and_x0):
-    # V(t, z(t)) = F(x) + ½ Σ M ẋ² along the flow (MATH.md, heavy ball section).
+    # V(t, z(t)) = F(x) + ½ Σ M ẋ² along the flow (paper_notes.md, "Heavy ball with friction").
     problem, x0 = problem_and_x0
     a, b = 1.5, 2.0
     t = np.array([0.0, 0.2, 1.0, 4.0])

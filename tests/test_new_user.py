@@ -97,7 +97,7 @@ def test_a_full_disk_leaves_the_earlier_run_whole(tmp_path, monkeypatch, capsys)
     def full(path, fig, dpi=io.FIGURE_DPI):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ex, "save_figure", full)  # data.npz is staged, then the disk fills
+    monkeypatch.setattr(ex.running, "save_figure", full)  # data.npz is staged, then the disk fills
     capsys.readouterr()
     assert main(["run", "weak-convergence", *TINY_WC, "--force", "--out", str(out)]) == 2
     err = capsys.readouterr().err

@@ -27,7 +27,7 @@ def _numerical_gradient(F, x, h=1e-6):
 
 
 def test_linear_regression_closed_forms_from_definition():
-    # F, ∇F, S of MATH.md recomputed by exact expectation over X ∈ {0, 1} and the Gaussian noise.
+    # F, ∇F, S of the talk's regression (paper_notes.md) recomputed by exact expectation over X ∈ {0, 1} and the Gaussian noise.
     p, sigma, x_star = 0.3, 1.0, np.array([3.0, 1.0])
     prob = LinearRegression2D(p, sigma, x_star)
     x = np.array([0.5, -2.0])

@@ -156,11 +156,11 @@ def test_memory_beyond_the_machine_is_refused_even_with_yes(tmp_path):
 def test_estimates_exist_for_every_shipped_experiment_and_match_the_defaults():
     for name in ex.list_experiments():
         config = ex.resolve_config(name)
-        estimate = cost.estimate(name, config)
+        estimate = ex.estimate(name, config)
         assert estimate is not None, name
         assert estimate.run_steps > 0 and estimate.state_floats > 0, name
         assert estimate.seconds(2) < cost.TIME_LIMIT_S, name  # the shipped runs take seconds
-    wc = cost.estimate("weak-convergence", ex.resolve_config("weak-convergence"))
+    wc = ex.estimate("weak-convergence", ex.resolve_config("weak-convergence"))
     steps = sum(int(np.floor(10.0 / g * (1 + 1e-12))) for g in np.logspace(-1, -4, 6))
     assert wc.run_steps == 500 * steps and wc.state_floats == 6
 

@@ -16,7 +16,7 @@ import numpy as np
 from .._validation import ParameterError, check_int, check_positive
 from ..integrate import solve_limit
 from ..montecarlo import monte_carlo, steps_for_horizon
-from .lyapunov import max_energy_increase
+from .lyapunov import ParameterAttributes, max_energy_increase
 
 __all__ = ["DiscreteEnergyRecord", "discrete_energy", "N_POINTS"]
 
@@ -24,7 +24,7 @@ N_POINTS = 400  # recorded iterates per run: enough to draw E V(t_n, z_n) agains
 
 
 @dataclass(frozen=True, eq=False)
-class DiscreteEnergyRecord:
+class DiscreteEnergyRecord(ParameterAttributes):
     """Outcome of :func:`discrete_energy` for one record.
 
     ``parameters`` labels it (the limit's ``energy_parameters()``; Adam: a, b; readable as
@@ -48,12 +48,6 @@ class DiscreteEnergyRecord:
     q90_V: np.ndarray = field(repr=False)
     mean_F: np.ndarray = field(repr=False)
     ode_V: np.ndarray = field(repr=False)
-
-    def __getattr__(self, name):
-        parameters = self.__dict__.get("parameters", {})
-        if name in parameters:
-            return parameters[name]
-        raise AttributeError(name)
 
     def as_dict(self) -> dict:
         """The scalar fields (JSON-able)."""

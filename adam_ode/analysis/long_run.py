@@ -1,6 +1,6 @@
 r"""Long-run behaviour of constant- and decreasing-step schemes (no plotting here).
 
-Two studies of MATH.md "Theorems the simulator illustrates":
+Two studies of the theorems listed in paper_notes.md ("Theorems ↔ the function that checks them"):
 
 - :func:`ergodic_study` — long run, constant step: for every δ > 0,
   lim_{γ↓0} limsup_n (1/n) Σ_{k≤n} P(d(x_k, 𝒮) > δ) = 0. For each γ it runs R independent

@@ -107,8 +107,19 @@ def monotone_tolerance(V, rtol: float = RTOL, atol: float = ATOL) -> float:
     return MONOTONE_TOL_FACTOR * (rtol * scale + atol)
 
 
+class ParameterAttributes:
+    """A study record whose ``parameters`` (the limit's labelling parameters) read as
+    attributes: ``record.a``, ``record.b``."""
+
+    def __getattr__(self, name):
+        parameters = self.__dict__.get("parameters", {})
+        if name in parameters:
+            return parameters[name]
+        raise AttributeError(name)
+
+
 @dataclass(frozen=True, eq=False)
-class LyapunovRecord:
+class LyapunovRecord(ParameterAttributes):
     """Outcome of :func:`verify_energy` for one limit.
 
     Attributes
@@ -150,12 +161,6 @@ class LyapunovRecord:
     t: np.ndarray = field(repr=False)
     V: np.ndarray = field(repr=False)
     F: np.ndarray = field(repr=False)
-
-    def __getattr__(self, name):
-        parameters = self.__dict__.get("parameters", {})
-        if name in parameters:
-            return parameters[name]
-        raise AttributeError(name)
 
     @property
     def lyapunov_condition(self) -> bool:

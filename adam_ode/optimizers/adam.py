@@ -89,6 +89,16 @@ class AdamRates:
     def beta(self) -> float:
         return 1.0 - self.b * self.gamma
 
+    def numpy_moments(self, n, state, g):
+        """Step n's moments m, v and the m̂, v̂ the step divides (debiased when ``debias``), in
+        NumPy: the records' transcriptions share them."""
+        alpha, beta = self.alpha, self.beta
+        m = alpha * state["m"] + (1.0 - alpha) * g
+        v = beta * state["v"] + (1.0 - beta) * g**2
+        if self.debias:
+            return m, v, m / (1.0 - alpha**n), v / (1.0 - beta**n)
+        return m, v, m, v
+
 
 @register_optimizer
 @dataclass(frozen=True)
@@ -135,14 +145,7 @@ class Adam(AdamRates, Optimizer):
         return AdamArgs(self.gamma, self.alpha, self.beta, self.eps, self.debias)
 
     def numpy_step(self, n, state, grad):
-        g = grad(state["x"])
-        alpha, beta = self.alpha, self.beta
-        m = alpha * state["m"] + (1.0 - alpha) * g
-        v = beta * state["v"] + (1.0 - beta) * g**2
-        if self.debias:
-            m_hat, v_hat = m / (1.0 - alpha**n), v / (1.0 - beta**n)
-        else:
-            m_hat, v_hat = m, v
+        m, v, m_hat, v_hat = self.numpy_moments(n, state, grad(state["x"]))
         x = state["x"] - self.gamma * m_hat / (self.eps + np.sqrt(v_hat))
         return {"x": x, "m": m, "v": v}
 
@@ -151,15 +154,8 @@ class Adam(AdamRates, Optimizer):
 
     batch_scaling_rules = ("sqrt", "linear")
 
-    def scaled_for_batch(self, kappa, rule):
-        # Square-root rule (Malladi et al. 2022): γ → √κγ, rates and ε so that the limit in
-        # t' = t/√κ is unchanged; linear: γ → κγ with the rest fixed (keeps the limit only).
-        self._check_rule(rule)
-        if rule == "linear":
-            return self._linear_rule(kappa)
-        r = math.sqrt(kappa)
-        return self.replace(gamma=r * self.gamma, a=r * self.a, b=r * self.b,
-                            eps=self.eps / r), 1.0 / r
+    sqrt_rule_times = ('gamma', 'a', 'b')
+    sqrt_rule_divides = ('eps',)
 
 
 @dataclass(frozen=True)
@@ -324,7 +320,7 @@ def _limit_project(la, z, d):
 
 # ------------------------------------------------------------------------------------------------
 # The Adam ODE in NumPy: fields (eq. 3.3, 7.1, the debiased form), energy (eqs. 3.4-3.5, Lemma 7.5)
-# and the heavy-ball form (MATH.md, "Heavy ball with friction"). Fields take a single state (3d,)
+# and the heavy-ball form (paper_notes.md, "Heavy ball with friction"). Fields take a single state (3d,)
 # or a batch (..., 3d) with t broadcast against the batch shape.
 # ------------------------------------------------------------------------------------------------
 

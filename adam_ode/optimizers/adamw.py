@@ -52,8 +52,6 @@ torch's ``Adam(weight_decay=λ)`` is the *coupled* L2 rule g ← g + λx, a diff
 
 from __future__ import annotations
 
-import math
-
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -132,14 +130,8 @@ class AdamW(AdamRates, Optimizer):
 
     def numpy_step(self, n, state, grad):
         g = grad(state["x"])  # at x_{n−1}, before the decay
-        alpha, beta = self.alpha, self.beta
         x = state["x"] * (1.0 - self.gamma * self.weight_decay)
-        m = alpha * state["m"] + (1.0 - alpha) * g
-        v = beta * state["v"] + (1.0 - beta) * g**2
-        if self.debias:
-            m_hat, v_hat = m / (1.0 - alpha**n), v / (1.0 - beta**n)
-        else:
-            m_hat, v_hat = m, v
+        m, v, m_hat, v_hat = self.numpy_moments(n, state, g)
         return {"x": x - self.gamma * m_hat / (self.eps + np.sqrt(v_hat)), "m": m, "v": v}
 
     def limit(self) -> "AdamWLimit":
@@ -147,15 +139,8 @@ class AdamW(AdamRates, Optimizer):
 
     batch_scaling_rules = ("sqrt", "linear")
 
-    def scaled_for_batch(self, kappa, rule):
-        # Square-root rule (Malladi et al. 2022): γ → √κγ, rates and ε so that the limit in
-        # t' = t/√κ is unchanged; linear: γ → κγ with the rest fixed (keeps the limit only).
-        self._check_rule(rule)
-        if rule == "linear":
-            return self._linear_rule(kappa)
-        r = math.sqrt(kappa)
-        return self.replace(gamma=r * self.gamma, a=r * self.a, b=r * self.b,
-                            eps=self.eps / r, weight_decay=r * self.weight_decay), 1.0 / r
+    sqrt_rule_times = ('gamma', 'a', 'b', 'weight_decay')
+    sqrt_rule_divides = ('eps',)
 
     def rest_point(self, problem, x0):
         """The rest point of the limit near ``x0`` (see :func:`rest_point`)."""

@@ -39,6 +39,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, fields
 
+import math
+
 import numpy as np
 
 from .._overloads import register_constant, register_overload
@@ -143,7 +145,7 @@ OPTIMIZERS: dict = {}  # name -> record class, filled by register_optimizer
 def register_optimizer(cls):
     """Class decorator: add an :class:`Optimizer` record class to :data:`OPTIMIZERS`."""
     if cls.name in OPTIMIZERS and OPTIMIZERS[cls.name] is not cls:
-        from ..plugins import PluginError
+        from .._validation import PluginError
 
         taken = OPTIMIZERS[cls.name]
         raise PluginError(f"optimizer {cls.__module__}.{cls.__qualname__}: the name "
@@ -267,11 +269,28 @@ class Optimizer:
     # The rules this record supports (paper_notes.md, "Fluctuations"): "linear" or "sqrt".
     batch_scaling_rules: tuple = ()
 
+    # The square-root rule's fields (records whose batch_scaling_rules hold "sqrt"): multiplied
+    # by √κ (γ and the rates) and divided by √κ (ε).
+    sqrt_rule_times: tuple = ()
+    sqrt_rule_divides: tuple = ()
+
     def scaled_for_batch(self, kappa: float, rule: str):
         """(record, time factor) for batch size κB under ``rule``: the record that keeps the
         limit and the fluctuation level, and t' = factor·t in its own time (n → n/κ steps).
-        Records that support a rule override this; the default says that none applies."""
-        raise ParameterError(f"no scaling rule for {type(self).__name__}")
+        The default applies :attr:`batch_scaling_rules` ("linear", "sqrt"); a record with
+        another rule overrides this."""
+        if not self.batch_scaling_rules:
+            raise ParameterError(f"no scaling rule for {type(self).__name__}")
+        self._check_rule(rule)
+        return self._linear_rule(kappa) if rule == "linear" else self._sqrt_rule(kappa)
+
+    def _sqrt_rule(self, kappa: float):
+        """Square-root rule (Malladi et al. 2022): γ and the rates × √κ, ε / √κ, so that the
+        limit in t' = t/√κ is unchanged."""
+        r = math.sqrt(kappa)
+        changes = {name: r * getattr(self, name) for name in self.sqrt_rule_times}
+        changes.update({name: getattr(self, name) / r for name in self.sqrt_rule_divides})
+        return self.replace(**changes), 1.0 / r
 
     def _linear_rule(self, kappa: float):
         """γ → κγ with every rate (1 − α)/γ fixed, so 1 − α → κ(1 − α): the limit is unchanged."""

@@ -108,14 +108,8 @@ class RMSProp(Optimizer):
 
     batch_scaling_rules = ("sqrt", "linear")
 
-    def scaled_for_batch(self, kappa, rule):
-        # Square-root rule (Malladi et al. 2022): γ → √κγ, rates and ε so that the limit in
-        # t' = t/√κ is unchanged; linear: γ → κγ with the rest fixed (keeps the limit only).
-        self._check_rule(rule)
-        if rule == "linear":
-            return self._linear_rule(kappa)
-        r = math.sqrt(kappa)
-        return self.replace(gamma=r * self.gamma, b=r * self.b, eps=self.eps / r), 1.0 / r
+    sqrt_rule_times = ('gamma', 'b')
+    sqrt_rule_divides = ('eps',)
 
 
 @dataclass(frozen=True)

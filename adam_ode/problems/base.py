@@ -280,7 +280,7 @@ PROBLEMS: dict = {}  # config name -> Problem subclass, filled by register_probl
 def register_problem(cls):
     """Class decorator: add a :class:`Problem` subclass to :data:`PROBLEMS` under ``cls.name``."""
     if cls.name in PROBLEMS and PROBLEMS[cls.name] is not cls:
-        from ..plugins import PluginError
+        from .._validation import PluginError
 
         taken = PROBLEMS[cls.name]
         raise PluginError(f"problem {cls.__module__}.{cls.__qualname__}: the name "
