@@ -127,6 +127,15 @@ def test_the_view_holds_what_the_issue_lists():
     assert "energy" in ams["notes"] and "energy_t" not in ams
 
 
+def test_a_diverging_run_is_a_note_not_an_error():
+    problem = make_problem("linear-regression-2d")
+    view = view_runner.compute_view(problem, ao.SGD(gamma=9.0), [-1.0, 3.0], 90.0, 3, 2, 0,
+                                    lna=False)  # gamma * curvature > 2: the runs blow up
+    assert view["n_diverged"] >= 1
+    assert any("diverged" in w for w in view["notes"]["warnings"]), view["notes"]
+    assert np.isinf(view["sup_distance"]).sum() == view["n_diverged"]
+
+
 def test_ellipse_is_the_95_percent_level_set():
     cov = np.array([[2.0, 0.6], [0.6, 0.5]])
     pts = view_runner.ellipse([1.0, -1.0], cov) - np.array([1.0, -1.0])

@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from .._validation import ParameterError
+from .._validation import DivergenceWarning, ParameterError
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_limit
 from ..montecarlo import monte_carlo
@@ -210,11 +210,12 @@ def compute_view(problem, record, x0, T: float, n_runs: int, n_shown: int, seed:
         else:  # iterates at t_n = Σ γ_k: the Monte Carlo solves the limit on its own times
             reference = "limit-x"
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+            warnings.simplefilter("always", DivergenceWarning)
             mc = monte_carlo(problem, record, x0, n_steps, n_runs, mc_seed, reference=reference,
                              track_grad_norm=False, record_every=every, workers=workers)
-        for w in caught:
-            notes.setdefault("warnings", []).append(_reason(w.message))
+        for w in caught:  # the runs' divergences (not the compiler's remarks)
+            if issubclass(w.category, DivergenceWarning):
+                notes.setdefault("warnings", []).append(_reason(w.message))
         rec = mc.record  # (R, K, width)
         out["record_t"] = np.asarray(mc.record_times, dtype=float)
         ok = ~mc.diverged
