@@ -195,6 +195,8 @@ def main(argv=None) -> int:
                         help="threads for the parallel row (default os.cpu_count())")
     parser.add_argument("--no-fluctuations", action="store_true",
                         help="skip the rows of the fluctuation models (SDE paths, LNA solve)")
+    parser.add_argument("--no-explore", action="store_true",
+                        help="skip the rows of the browser explorer (redraw, cold first view)")
     args = parser.parse_args(argv)
     for name in ("runs", "steps", "repeats", "numpy_steps"):
         if getattr(args, name) < 1:
@@ -206,6 +208,10 @@ def main(argv=None) -> int:
         from .fluctuations.bench import run_rows
 
         rows += run_rows()
+    if not args.no_explore:
+        from .explore.bench import run_rows as explore_rows
+
+        rows += explore_rows()
     print(f"Adam on LinearRegression2D (gamma={GAMMA:g}, a={A_RATE:g}, b={B_RATE:g}, "
           f"eps={EPS:g}), medians of {args.repeats} repeats, {os.cpu_count()} CPUs")
     width = max(len(r[0]) for r in rows)

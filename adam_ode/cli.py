@@ -169,6 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("bench", help="benchmark (arguments are passed to adam_ode.bench)",
                    add_help=False)
+
+    p_explore = sub.add_parser("explore", help="the optimizers and their limits in the browser "
+                                               '(needs pip install "adam-ode[explore]")')
+    p_explore.add_argument("--port", type=_nonnegative_int, default=5006,
+                           help="port to serve on (default 5006; 0: a free one)")
+    p_explore.add_argument("--host", default="127.0.0.1",
+                           help="address to serve on (default 127.0.0.1: this machine only)")
+    p_explore.add_argument("--no-browser", action="store_true",
+                           help="print the URL without opening a browser")
     return parser
 
 
@@ -378,6 +387,13 @@ def _cmd_bench(argv) -> int:
     return EXIT_OK if code is None else int(code)
 
 
+def _cmd_explore(args) -> int:
+    from .explore import serve  # Panel is imported only here (the extra "explore")
+
+    serve(port=args.port, host=args.host, show=not args.no_browser)
+    return EXIT_OK
+
+
 def _interrupted(err=None) -> int:
     outcome = getattr(err, "outcome", None) or (str(err.args[0]) if err is not None and err.args
                                                 and err.args[0] != "interrupted" else None)
@@ -423,6 +439,8 @@ def main(argv=None) -> int:
             return _cmd_plot(args)
         if args.command == "cache":
             return _cmd_cache(args)
+        if args.command == "explore":
+            return _cmd_explore(args)
         raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
     except interrupt.Interrupted as err:
         return _interrupted(err)
