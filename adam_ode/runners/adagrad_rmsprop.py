@@ -19,7 +19,8 @@ from ..iterates import run_optimizer
 from ..montecarlo import monte_carlo
 from ..optimizers import AdaGrad, RMSProp
 from ..problems import make_problem
-from ._checks import built, ode_run_steps, require_int, require_window, saved
+from ._checks import (built, figure_run_steps, ode_run_steps, require_int, require_window,
+                      saved)
 from ._paths import check_pairs
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
@@ -249,7 +250,8 @@ def plot(problem, demo, arrays, summary, n_starts):
 
 def estimate(config):
     """Cost before work (:mod:`adam_ode.cost`): n_runs runs of AdaGrad and of RMSProp, the
-    demo's paths and AdaGrad's limit from each start (on τ up to n_demo_steps·γ²)."""
+    demo's paths and AdaGrad's limit from each start (on τ up to n_demo_steps·γ²), the
+    figure."""
     from ..cost import FLOAT_BYTES, Cost
 
     d = len(config["x0"])
@@ -259,5 +261,6 @@ def estimate(config):
     demo = starts * config["n_demo_steps"] + ode_run_steps(
         config["n_demo_steps"] * config["demo_gamma"] ** 2, 4, solves=starts,
         outputs=N_LIMIT_POINTS)
-    return Cost(run_steps=run_steps + demo, state_floats=2 * d,
+    figure = figure_run_steps(2, 2 * d)
+    return Cost(run_steps=run_steps + demo + figure, state_floats=2 * d,
                 memory_bytes=recorded * 2 * d * FLOAT_BYTES, keys=("n_runs", "n_steps"))

@@ -22,7 +22,8 @@ from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
-from ._checks import built, nums, ode_run_steps, require_horizon, require_int, require_numbers, saved
+from ._checks import (built, figure_run_steps, nums, ode_run_steps, require_horizon, require_int,
+                      require_numbers, saved)
 from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours, step_progress
 from ._plot import STYLE, pyplot
 
@@ -244,7 +245,7 @@ def plot(t_ode, d_ode, gammas, times, quantiles, floors, fit, rate_ode, rate_lin
 
 def estimate(config: dict):
     """Cost of a run (:mod:`adam_ode.cost`): the Monte Carlo per γ and the ODE solve on
-    [0, T] evaluated at :data:`ODE_POINTS` times."""
+    [0, T] evaluated at :data:`ODE_POINTS` times, the figure."""
     from ..cost import (Cost, problem_dim, steps_covering, step_sizes, recorded_states,
                         float_bytes, PER_RUN_FLOATS)
 
@@ -255,4 +256,5 @@ def estimate(config: dict):
     memory = float_bytes(max(n_runs * recorded_states(n, RECORD_POINTS) * (z + z // 3 + 1)
                              for n in steps) + n_runs * (PER_RUN_FLOATS + z))
     ode = ode_run_steps(config["T"], z, outputs=ODE_POINTS)
-    return Cost(n_runs * sum(steps) + ode, z, memory, ("n_runs", "gammas"))
+    return Cost(n_runs * sum(steps) + ode + figure_run_steps(2, z), z, memory,
+                ("n_runs", "gammas"))

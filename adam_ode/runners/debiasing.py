@@ -35,7 +35,7 @@ from ..iterates import Adam, run_optimizer
 from ..montecarlo import monte_carlo, run_seed_sequence
 from ..problems import make_problem
 from ..state import unpack
-from ._checks import (built, ode_run_steps, require_int, require_labels, require_numbers, saved,
+from ._checks import (built, figure_run_steps, ode_run_steps, require_int, require_labels, require_numbers, saved,
                       seconds_run_steps)
 from ._paths import AUTONOMOUS_STYLE, ODE_STYLE, check_gammas, fmt_vector, log_steps
 from ._plot import STYLE, pyplot
@@ -308,7 +308,7 @@ def plot(cases, steps, arrays, problem, alpha, beta, eps, n_runs, F_star):
 def estimate(config: dict):
     """Cost of a run (:mod:`adam_ode.cost`): per (start, γ) the Monte Carlo of both variants,
     F at each of their recorded iterates, their exact-gradient paths and the two ODE solves on
-    [0, n_steps·γ]."""
+    [0, n_steps·γ]; the figure."""
     from ..cost import Cost, problem_dim, step_sizes, float_bytes
 
     z = 3 * problem_dim(config)
@@ -320,4 +320,5 @@ def estimate(config: dict):
     values = seconds_run_steps(F_SECONDS_PER_VALUE * cases * 2 * (n_runs + 1) * (n_steps + 1), z)
     odes = sum(ode_run_steps(n_steps * g, z, solves=2 * len(STARTS), outputs=PLOT_POINTS)
                for g in gammas)
-    return Cost(iterations + values + odes, z, memory, ("n_runs", "n_steps"))
+    figure = figure_run_steps(len(STARTS) * len(gammas), z)
+    return Cost(iterations + values + odes + figure, z, memory, ("n_runs", "n_steps"))

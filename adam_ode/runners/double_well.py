@@ -28,7 +28,7 @@ from ..optimizers import Adam, AdamDecreasing
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import DoubleWell, make_problem
 from ..state import unpack
-from ._checks import (built, ode_run_steps, require_horizon, require_int, require_numbers,
+from ._checks import (built, figure_run_steps, ode_run_steps, require_horizon, require_int, require_numbers,
                       saved)
 from ._paths import check_gammas, check_pairs
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
@@ -40,6 +40,9 @@ N_ODE_TIMES = 400  # samples of each ODE path kept for the figure and data.npz
 CONTOUR_LEVELS = 18  # contour lines of F in the phase portrait
 BAND = (10, 90)  # percentiles of the bands around the median curves
 SLOPE_DECADES = 1.0  # the decreasing-step slope is fitted on the last decade of steps
+# The Adam ODE on the double well (a Python field, ~40 µs per evaluation): ~4 ms per unit of
+# time (two solves on [0, 5] take 0.16 s on a 2-core machine).
+ODE_SECONDS_PER_TIME = 4e-3
 ZERO_FLOOR = 0.3  # zeros of the ergodic fraction are drawn at ZERO_FLOOR × the smallest positive
 
 
@@ -334,7 +337,7 @@ def plot(problem, arrays, steps, fit, config, title=""):
 
 def estimate(config: dict):
     """Cost of a run (:mod:`adam_ode.cost`): the clouds, the decreasing-vs-constant runs, the
-    ergodic runs, and one ODE solve on [0, T] per start of the portrait."""
+    ergodic runs, one ODE solve on [0, T] per start of the portrait, the figure."""
     from ..cost import Cost, problem_dim, steps_covering, step_sizes, float_bytes, PER_RUN_FLOATS
 
     z = 3 * problem_dim(config)
@@ -345,7 +348,9 @@ def estimate(config: dict):
     run_steps = (starts * config["cloud_runs"] * n_cloud
                  + 2 * config["compare_runs"] * config["compare_steps"]
                  + config["ergodic_runs"] * sum(ergodic)
-                 + ode_run_steps(config["T"], z, solves=starts, outputs=N_ODE_TIMES))
+                 + ode_run_steps(config["T"], z, solves=starts, outputs=N_ODE_TIMES,
+                                 seconds_per_time=ODE_SECONDS_PER_TIME)
+                 + figure_run_steps(3, z))
     # the decreasing-vs-constant comparison holds one full path per worker
     memory = float_bytes(2 * (config["compare_steps"] + 1) * z
                          + starts * config["cloud_runs"] * (PER_RUN_FLOATS + z))

@@ -30,7 +30,7 @@ from ..iterates import run_optimizer
 from ..montecarlo import limit_reference, monte_carlo
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..problems import make_problem
-from ._checks import built, ode_run_steps, require_numbers, saved
+from ._checks import built, figure_run_steps, ode_run_steps, require_numbers, saved
 from ._plot import STYLE, describe_problem, pyplot
 
 __all__ = ["run", "check", "estimate", "redraw", "plot", "steps_to_reach", "fitted_order"]
@@ -336,7 +336,8 @@ def plot(problem, arrays, summary, x0, title=""):
 def estimate(config):
     """Cost before work (:mod:`adam_ode.cost`): n_runs noisy runs per optimizer plus the
     noise-free order sweeps, each on its own time map, and the limit solves on the horizon
-    (the drawn limit, the Monte Carlo's reference, one reference per order step size)."""
+    (the drawn limit, the Monte Carlo's reference, one reference per order step size), the
+    figure."""
     from ..cost import FLOAT_BYTES, Cost
     from ..optimizers import make_optimizer
 
@@ -353,6 +354,8 @@ def estimate(config):
         run_steps += ode_run_steps(table["T"], record.n_slots * d,
                                    solves=2 + len(table["order_gammas"]),
                                    outputs=N_LIMIT_POINTS)
-    return Cost(run_steps=run_steps, state_floats=widest * d,
+    panels = N_COLUMNS * (math.ceil(len(config["optimizers"]) / N_COLUMNS) + 1)
+    return Cost(run_steps=run_steps + figure_run_steps(panels, widest * d),
+                state_floats=widest * d,
                 memory_bytes=run_steps // max(config["n_runs"], 1) * widest * d * FLOAT_BYTES,
                 keys=("n_runs", "optimizers.<name>.T"))

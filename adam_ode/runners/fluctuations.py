@@ -24,8 +24,8 @@ from ..fluctuations.noise import supports_fluctuations
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..optimizers import Adam, make_optimizer
 from ..problems import make_problem
-from ._checks import (built, ode_run_steps, require_horizon, require_int, require_numbers,
-                      require_table, saved)
+from ._checks import (built, figure_run_steps, require_horizon, require_int, require_numbers,
+                      require_table, saved, seconds_run_steps)
 from ._paths import check_gammas, gamma_colours
 from ._plot import STYLE, pyplot
 
@@ -35,9 +35,14 @@ EXPERIMENT = "fluctuations"
 RECORD_POINTS = 250
 FLOOR_WINDOW = 0.25
 FAMILY_KEYS = ("T", "n_runs", "optimizers")
-# The LNA solves the mean and the covariance P ((3d)² floats): ~40 ms per unit of time at
-# d = 2 for Adam, 10-150 ms for the family's optimizers (measured on a 2-core machine).
-LNA_SECONDS_PER_TIME = 0.05
+# The LNA solves the mean and the covariance P ((3d)² floats) with a Python field (~0.2 ms per
+# evaluation): per solve ~0.15 s (the start, the transient) and ~35 ms per unit of time
+# (measured on a 2-core machine: 1 s for Adam on [0, 25], 0.04-0.6 s for the family on [0, 4]).
+LNA_SECONDS_PER_SOLVE = 0.15
+LNA_SECONDS_PER_TIME = 0.035
+# The LNA's median distance at every recorded time (a quadrature per time): ~1 ms each.
+QUANTILE_SECONDS_PER_TIME = 1e-3
+N_PANELS = 5
 
 
 def check(config: dict) -> None:
@@ -161,7 +166,7 @@ def _plot(arrays, per_gamma, d, family):
     plt = pyplot()
     gammas = arrays["gammas"]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 5, figsize=(20, 3.8))
+        fig, axes = plt.subplots(1, N_PANELS, figsize=(20, 3.8))
         colours = gamma_colours(len(gammas))
         for i, (gamma, c) in enumerate(zip(gammas, colours)):
             t, lna_mean = arrays[f"gamma{i}_t"], arrays[f"gamma{i}_lna_mean"]
@@ -200,27 +205,28 @@ def _plot(arrays, per_gamma, d, family):
 
 
 def estimate(config):
-    """Cost before work (:mod:`adam_ode.cost`): n_runs Adam runs per γ on [0, T] and their LNA
-    on [0, T], the stationary LNA, and the family's runs and LNA solves."""
+    """Cost before work (:mod:`adam_ode.cost`): n_runs Adam runs per γ on [0, T], their LNA on
+    [0, T] and its median distances at the recorded times, the stationary LNA, the family's
+    runs and LNA solves, the figure."""
     from ..cost import FLOAT_BYTES, Cost
     from ..montecarlo import steps_for_horizon
     from ..optimizers import make_optimizer
 
     d = len(config["x0"])
     z = 3 * d
-    lna = z + z * z  # the mean and the covariance P
+    n_gammas = len(config["gammas"])
     run_steps = sum(config["n_runs"] * steps_for_horizon(config["T"], g)
                     for g in config["gammas"])
-    run_steps += ode_run_steps(config["T"], lna, solves=len(config["gammas"]),
-                               outputs=RECORD_POINTS + 1, seconds_per_time=LNA_SECONDS_PER_TIME)
-    run_steps += ode_run_steps(1.0, lna, seconds_per_time=LNA_SECONDS_PER_TIME)
     fam = config["family"]
+    lna_seconds = (n_gammas * (LNA_SECONDS_PER_SOLVE + LNA_SECONDS_PER_TIME * config["T"]
+                               + QUANTILE_SECONDS_PER_TIME * (RECORD_POINTS + 1))
+                   + LNA_SECONDS_PER_SOLVE + LNA_SECONDS_PER_TIME  # the stationary P, on [0, 1]
+                   + len(fam["optimizers"]) * (LNA_SECONDS_PER_SOLVE
+                                               + LNA_SECONDS_PER_TIME * fam["T"]))
     for spec in fam["optimizers"]:
         opt = make_optimizer(spec)
         run_steps += fam["n_runs"] * steps_for_horizon(fam["T"], float(opt.times(1)))
-        width = opt.n_slots * d
-        run_steps += ode_run_steps(fam["T"], width + width * width, outputs=1,
-                                   seconds_per_time=LNA_SECONDS_PER_TIME)
-    return Cost(run_steps=run_steps, state_floats=3 * d,
+    run_steps += seconds_run_steps(lna_seconds, z) + figure_run_steps(N_PANELS, z)
+    return Cost(run_steps=run_steps, state_floats=z,
                 memory_bytes=config["n_runs"] * (RECORD_POINTS + 1) * 3 * d * FLOAT_BYTES,
                 keys=("n_runs", "gammas"))

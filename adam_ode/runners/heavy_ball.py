@@ -24,7 +24,8 @@ from ..iterates import SGD, Adam, MomentumSGD
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
-from ._checks import built, ode_run_steps, require_horizon, saved, seconds_run_steps
+from ._checks import (built, figure_run_steps, ode_run_steps, require_horizon, saved,
+                      seconds_run_steps)
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
 __all__ = ["run", "check", "estimate", "redraw", "plot"]
@@ -254,7 +255,7 @@ def plot(problem, arrays, summary, x0, title=""):
 def estimate(config: dict):
     """Cost of a run (:mod:`adam_ode.cost`): three algorithms' runs recorded at every step, the
     three continuous-time solves on [0, T] evaluated on the step grid, M, c2 and the residual
-    on N_TIMES times, and the distances of every recorded iterate to its limit."""
+    on N_TIMES times, the distances of every recorded iterate to its limit, the figure."""
     from ..cost import Cost, problem_dim, steps_covering, float_bytes, REFERENCE_COPIES
 
     z = 3 * problem_dim(config)
@@ -263,4 +264,5 @@ def estimate(config: dict):
     memory = float_bytes(3 * config["n_runs"] * (n + 1) * z + 3 * REFERENCE_COPIES * (n + 1) * z)
     odes = ode_run_steps(config["T"], z, solves=3, outputs=n + 1 + 4 * N_TIMES)
     distances = seconds_run_steps(DISTANCE_SECONDS * 3 * config["n_runs"] * (n + 1), z)
-    return Cost(3 * config["n_runs"] * n + odes + distances, z, memory, ("n_runs", "T"))
+    return Cost(3 * config["n_runs"] * n + odes + distances + figure_run_steps(6, z), z, memory,
+                ("n_runs", "T"))

@@ -33,7 +33,7 @@ from ..integrate import solve_limit
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..optimizers import SGD, Adam
 from ..problems.least_squares import LeastSquares
-from ._checks import (because, budgeted_ode_run_steps, built, require_horizon, require_int, require_labels,
+from ._checks import (because, budgeted_ode_run_steps, built, figure_run_steps, require_horizon, require_int, require_labels,
                       require_numbers, saved)
 from ._plot import FIGSIZE_PANEL, STYLE, pyplot
 
@@ -327,11 +327,12 @@ def _phases(config) -> list:
 def estimate(config):
     """Cost before work (:mod:`adam_ode.cost`): SGD and stochastic Adam at each ε (n_runs runs)
     and full-batch Adam at each ε (one run), T/γ steps each, d-dimensional states, and the two
-    limit solves of each method (at most the solver's budget each)."""
+    limit solves of each method (at most the solver's budget each), the figure."""
     from ..cost import FLOAT_BYTES, Cost
 
     d = int(config["d"])
     n_eps = len(config["eps"])
     runs = config["n_runs"] * (1 + n_eps) + n_eps
-    return Cost(run_steps=sum(mc + solves for mc, solves in _phases(config)), state_floats=3 * d,
+    phases = sum(mc + solves for mc, solves in _phases(config))
+    return Cost(run_steps=phases + figure_run_steps(3, 3 * d), state_floats=3 * d,
                 memory_bytes=runs * 3 * d * FLOAT_BYTES * 1000, keys=("n_runs", "T"))

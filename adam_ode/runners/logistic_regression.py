@@ -21,7 +21,7 @@ from ..integrate import SolverBudgetError, solve_limit
 from ..montecarlo import monte_carlo
 from ..optimizers import SGD, AdaGrad, Adam, RMSProp
 from ..problems import make_problem
-from ._checks import budgeted_ode_run_steps, built, saved, seconds_run_steps
+from ._checks import budgeted_ode_run_steps, built, figure_run_steps, saved, seconds_run_steps
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
 __all__ = ["run", "check", "estimate", "redraw"]
@@ -190,7 +190,8 @@ def plot(arrays, summary, title=""):
 def estimate(config):
     """Cost before work (:mod:`adam_ode.cost`): n_runs runs of each optimizer over the epochs,
     the loss F at every recorded iterate (all n samples), and each limit solved on its own
-    time map up to the last step (γ·n_steps, AdaGrad γ²·n_steps) and read at every step."""
+    time map up to the last step (γ·n_steps, AdaGrad γ²·n_steps) and read at every step; the
+    figure."""
     from ..cost import FLOAT_BYTES, Cost
 
     problem = _problem(config)
@@ -207,5 +208,6 @@ def estimate(config):
                  for opt in records.values())
     # one optimizer's record (R, N+1, d) and its margins A x (R, N+1, n) at once
     memory = runs * (n_steps + 1) * (d + n_samples) * FLOAT_BYTES
-    return Cost(run_steps=iterations + losses + limits, state_floats=3 * d,
+    figure = figure_run_steps(1, 3 * d)
+    return Cost(run_steps=iterations + losses + limits + figure, state_floats=3 * d,
                 memory_bytes=memory, keys=("n_runs", "epochs", *GAMMA_KEYS.values()))
