@@ -102,7 +102,7 @@ BAD = [
     ("convergence", "T", ["T=0.01"], ["T = 0.01 is shorter than one step", "gammas"]),
     ("convergence", "gammas", ["gammas=[]"], ["gammas = []", "non-empty"]),
     ("convergence", "gammas", ["gammas=[0.1, 0.0]"], ["gammas[1] = 0.0", "must be > 0"]),
-    ("convergence", "n_runs", ["n_runs=1"], ["n_runs = 1", "integer >= 2"]),
+    ("convergence", "n_runs", ["n_runs=0"], ["n_runs = 0", "integer >= 1"]),
     ("convergence", "seed", ["seed=-1"], ["seed", ">= 0"]),
     # debiasing
     ("debiasing", "problem", ["problem.p=2"], ["problem", "p must lie in (0, 1)"]),

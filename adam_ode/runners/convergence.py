@@ -22,7 +22,7 @@ from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
-from ._checks import (built, figure_run_steps, nums, ode_run_steps, require_horizon, require_int,
+from ._checks import (built, figure_run_steps, nums, ode_run_steps, require_horizon,
                       require_numbers, saved)
 from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours, step_progress
 from ._plot import STYLE, pyplot
@@ -64,11 +64,11 @@ def linearised_rate(problem, a: float, eps: float) -> float | None:
 
 def check(config: dict) -> None:
     """What the naming conventions leave: the problem, a start where F, ∇F and S are finite,
-    two runs for the quantiles, and Adam's hyperparameters at each γ (a·γ, b·γ < 1, T >= γ)."""
+    and Adam's hyperparameters at each γ (a·γ, b·γ < 1, T >= γ). A single run (n_runs = 1, no
+    quantiles) is refused by the run itself, point by point in a sweep."""
     with built("problem"):
         problem = make_problem(config["problem"])
     require_start("x0", config["x0"], problem)
-    require_int("n_runs", config["n_runs"], 2, "quantiles over runs")
     gammas = require_numbers("gammas", config["gammas"])
     for i, gamma in enumerate(gammas):
         with built(f"gammas[{i}]", gamma):

@@ -354,7 +354,7 @@ def estimate(config):
         run_steps += ode_run_steps(table["T"], record.n_slots * d,
                                    solves=2 + len(table["order_gammas"]),
                                    outputs=N_LIMIT_POINTS)
-    panels = N_COLUMNS * (math.ceil(len(config["optimizers"]) / N_COLUMNS) + 1)
+    panels = len(config["optimizers"]) + 3  # a panel each, the numbers, errors and orders
     return Cost(run_steps=run_steps + figure_run_steps(panels, widest * d),
                 state_floats=widest * d,
                 memory_bytes=run_steps // max(config["n_runs"], 1) * widest * d * FLOAT_BYTES,
