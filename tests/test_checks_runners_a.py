@@ -9,6 +9,8 @@ continuous-time solves, the loss evaluations); a tiny run's figure is drawn agai
 from its files.
 """
 
+import json
+
 import pytest
 
 from adam_ode import DivergenceWarning, cost
@@ -446,3 +448,30 @@ def test_the_estimate_is_within_a_factor_five_of_the_run(name, tmp_path):
     estimated, measured = rec.summary["estimate"]["seconds"], rec.summary["wall_time_s"]
     assert 0.2 <= estimated / measured <= 5.0, \
         f"{name}: estimated {estimated:.3g} s, measured {measured:.3g} s"
+
+
+def test_implicit_bias_reports_a_stalled_limit_solve_and_keeps_the_rest(tmp_path, monkeypatch):
+    # data_seed = 1 makes the full-batch limit at eps = 1e-8 stall until the solver's budget;
+    # the same stop, forced here on the full-batch limit at eps = 0.01
+    from adam_ode.integrate import SolverBudgetError
+
+    original = implicit_bias.solve_limit
+
+    def stalling(problem, limit, *args, **kwargs):
+        if isinstance(problem, implicit_bias._ExactGradients) and limit.eps < 0.05:
+            raise SolverBudgetError("solve_limit(AdamLimit): stopped at t = 1 of T = 2")
+        return original(problem, limit, *args, **kwargs)
+
+    monkeypatch.setattr(implicit_bias, "solve_limit", stalling)
+    sets = ["n=4", "d=8", "T=2.0", "gamma=0.01", "eps=[0.1, 0.01]", "n_runs=2"]
+    with pytest.warns(UserWarning, match="adam_full_batch_eps=0.01: the limit has no end point"):
+        run_experiment("implicit-bias", overrides=sets, out_dir=tmp_path, quiet=True, workers=1)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    methods = summary["methods"]
+    stalled = methods["adam_full_batch_eps=0.01"]
+    assert stalled["limit_end"]["norm_2"] is None and stalled["limit_end_closer_to"] is None
+    assert stalled["iterates_mean"]["norm_2"] > 0  # the iterates' results stand
+    assert methods["adam_full_batch_eps=0.1"]["limit_end_closer_to"] in ("min_l2", "min_linf")
+    assert any("adam_full_batch_eps=0.01: the limit has no end point" in w
+               for w in summary["warnings"])
+    assert redraw(tmp_path) == tmp_path / "figure.png"

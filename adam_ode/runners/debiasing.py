@@ -35,8 +35,8 @@ from ..iterates import Adam, run_optimizer
 from ..montecarlo import monte_carlo, run_seed_sequence
 from ..problems import make_problem
 from ..state import unpack
-from ._checks import (built, figure_run_steps, ode_run_steps, require_int, require_labels, require_numbers, saved,
-                      seconds_run_steps)
+from ._checks import (built, figure_run_steps, ode_run_steps, require_int, require_labels,
+                      require_numbers, saved, seconds_run_steps)
 from ._paths import AUTONOMOUS_STYLE, ODE_STYLE, check_gammas, fmt_vector, log_steps
 from ._plot import STYLE, pyplot
 

@@ -28,8 +28,8 @@ from ..optimizers import Adam, AdamDecreasing
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import DoubleWell, make_problem
 from ..state import unpack
-from ._checks import (built, figure_run_steps, ode_run_steps, require_horizon, require_int, require_numbers,
-                      saved)
+from ._checks import (built, figure_run_steps, ode_run_steps, require_horizon, require_int,
+                      require_numbers, saved)
 from ._paths import check_gammas, check_pairs
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 

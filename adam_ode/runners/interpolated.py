@@ -21,8 +21,8 @@ from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
-from ._checks import (built, figure_run_steps, ode_run_steps, require_horizon, require_labels, require_numbers,
-                      saved)
+from ._checks import (built, figure_run_steps, ode_run_steps, require_horizon, require_labels,
+                      require_numbers, saved)
 from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours
 from ._plot import STYLE, pyplot
 
