@@ -367,7 +367,8 @@ def test_implicit_bias_estimate_counts_the_limit_solves():
                      * config["T"]) * 0.99
 
 
-def test_implicit_bias_progress_advances_in_the_estimated_run_steps(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["implicit-bias", "logistic-regression"])
+def test_progress_advances_in_the_estimated_run_steps(name, tmp_path, monkeypatch):
     bars = []
     original = ex.RunContext.progress
 
@@ -377,16 +378,20 @@ def test_implicit_bias_progress_advances_in_the_estimated_run_steps(tmp_path, mo
         return bar
 
     monkeypatch.setattr(ex.RunContext, "progress", recording)
-    sets = ["n=4", "d=8", "T=2.0", "gamma=0.01", "eps=[0.1, 0.01]", "n_runs=2"]
-    rec = run_experiment("implicit-bias", overrides=sets, out_dir=tmp_path, quiet=True,
-                         workers=1)
+    rec = run_experiment(name, overrides=TINY[name], out_dir=tmp_path, quiet=True, workers=1)
+    config = ex.resolve_config(name, TINY[name])
+    if name == "implicit-bias":
+        phases = implicit_bias._phases(config)
+        figure = _checks.figure_run_steps(3, 3 * config["d"])
+    else:
+        problem = logistic_regression._problem(config)
+        phases = list(logistic_regression._phases(config, problem).values())
+        figure = _checks.figure_run_steps(1, 3 * problem.dim)
     assert len(bars) == 1
-    phases = implicit_bias._phases(ex.resolve_config("implicit-bias", sets))
     assert all(solve > 0 for _, solve in phases)  # the limit solves advance the bar too
     # the bar counts the estimate's run·steps of every phase but the figure (drawn afterwards)
-    figure = _checks.figure_run_steps(3, 3 * 8)
     assert bars[0].total == rec.summary["estimate"]["run_steps"] - figure
-    assert bars[0].total == sum(mc + solve for mc, solve in phases)
+    assert bars[0].total == sum(runs + solve for runs, solve in phases)
     assert bars[0].n == bars[0].total
 
 

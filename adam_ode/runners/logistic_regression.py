@@ -36,6 +36,7 @@ LIMIT_ATOL = 1e-10
 # beyond the stability range: F grows like |x| on logistic losses, so x stays finite and the
 # kernels' divergence box does not catch it): it counts as diverged.
 LOSS_BLOWUP = 10.0
+RECORDS = {"sgd": SGD, "adagrad": AdaGrad, "rmsprop": RMSProp, "adam": Adam}
 GAMMA_KEYS = {"sgd": "gamma_sgd", "adagrad": "gamma_adagrad", "rmsprop": "gamma_rmsprop",
               "adam": "gamma_adam"}
 # The logistic-regression limits (d = 30): ~2 ms per unit of limit time (runners/_checks.py),
@@ -65,12 +66,12 @@ def check(config: dict) -> None:
         _problem(config)
     for key, gamma_key in GAMMA_KEYS.items():
         with built(gamma_key, config[gamma_key]):
-            optimizers_of({k: config[k] for k in GAMMA_KEYS.values()})[key]
+            RECORDS[key](config[gamma_key])
 
 
 def optimizers_of(config):
-    return {"sgd": SGD(config["gamma_sgd"]), "adagrad": AdaGrad(config["gamma_adagrad"]),
-            "rmsprop": RMSProp(config["gamma_rmsprop"]), "adam": Adam(config["gamma_adam"])}
+    """The four records at their step sizes, torch's defaults otherwise."""
+    return {key: record(config[GAMMA_KEYS[key]]) for key, record in RECORDS.items()}
 
 
 @register(EXPERIMENT)
@@ -88,12 +89,14 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     summary = {"problem": problem.config(), "n_steps": n_steps, "F_x0": float(problem.F(x0)),
                "F_star": F_star, "optimizers": {}}
     arrays = {"epochs": epochs}
-    with ctx.progress(2 * len(optimizers), desc=EXPERIMENT) as bar:
+    phases = _phases(config, problem)  # the bar advances in estimated run·steps: an honest ETA
+    with ctx.progress(sum(runs + limit for runs, limit in phases.values()), desc=EXPERIMENT,
+                      unit="run·steps") as bar:
         for (key, opt), seed in zip(optimizers.items(), seeds):
             mc = monte_carlo(problem, opt, x0, n_steps, config["n_runs"], seed,
                              record_every=1, track_grad_norm=False, workers=ctx.workers)
             loss = problem.F(mc.record_x)  # (R, N+1)
-            bar.update()
+            bar.update(phases[key][0])
             t = opt.times(steps)
             try:
                 traj = solve_limit(problem, opt.limit(), x0, float(t[-1]), t_eval=t,
@@ -103,7 +106,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
                 warnings.warn(f"{key}'s limit is not drawn: {err}; lower {GAMMA_KEYS[key]}",
                               stacklevel=1)
                 loss_limit = np.full(n_steps + 1, np.nan)
-            bar.update()
+            bar.update(phases[key][1])
             q = np.quantile(loss, QUANTILES, axis=0)
             arrays[f"{key}_loss_quantiles"] = q
             arrays[f"{key}_loss_limit"] = loss_limit
@@ -187,27 +190,30 @@ def plot(arrays, summary, title=""):
     return fig
 
 
+def _phases(config, problem) -> dict:
+    """Run·steps of each optimizer's two phases, in the order of the run: its n_runs runs with
+    the loss F at every recorded iterate (all n samples), and its limit solved on its own time
+    map up to the last step (γ·n_steps, AdaGrad γ²·n_steps; at most the solver's budget)."""
+    d, n_steps, runs = problem.dim, _n_steps(config, problem), config["n_runs"]
+    iterations = runs * n_steps * (1 + problem.batch_size * d // 8)
+    losses = seconds_run_steps(LOSS_SECONDS_PER_FLOAT * runs * (n_steps + 1) * problem.n * d,
+                               3 * d)
+    return {key: (iterations + losses,
+                  budgeted_ode_run_steps(float(opt.times(n_steps)), 3 * d, outputs=n_steps + 1,
+                                         seconds_per_time=LIMIT_SECONDS_PER_TIME,
+                                         seconds_per_evaluation=LIMIT_SECONDS_PER_EVALUATION))
+            for key, opt in optimizers_of(config).items()}
+
+
 def estimate(config):
-    """Cost before work (:mod:`adam_ode.cost`): n_runs runs of each optimizer over the epochs,
-    the loss F at every recorded iterate (all n samples), and each limit solved on its own
-    time map up to the last step (γ·n_steps, AdaGrad γ²·n_steps) and read at every step; the
-    figure."""
+    """Cost before work (:mod:`adam_ode.cost`): each optimizer's runs, losses and limit
+    (:func:`_phases`), the figure."""
     from ..cost import FLOAT_BYTES, Cost
 
     problem = _problem(config)
-    d, n_samples = problem.dim, problem.n
-    n_steps = _n_steps(config, problem)
-    runs = config["n_runs"]
-    records = optimizers_of(config)
-    iterations = sum(runs * n_steps * (1 + problem.batch_size * d // 8) for _ in records)
-    losses = seconds_run_steps(LOSS_SECONDS_PER_FLOAT * len(records) * runs * (n_steps + 1)
-                               * n_samples * d, 3 * d)
-    limits = sum(budgeted_ode_run_steps(float(opt.times(n_steps)), 3 * d, outputs=n_steps + 1,
-                                        seconds_per_time=LIMIT_SECONDS_PER_TIME,
-                                        seconds_per_evaluation=LIMIT_SECONDS_PER_EVALUATION)
-                 for opt in records.values())
+    d, n_steps = problem.dim, _n_steps(config, problem)
+    phases = sum(runs + limit for runs, limit in _phases(config, problem).values())
     # one optimizer's record (R, N+1, d) and its margins A x (R, N+1, n) at once
-    memory = runs * (n_steps + 1) * (d + n_samples) * FLOAT_BYTES
-    figure = figure_run_steps(1, 3 * d)
-    return Cost(run_steps=iterations + losses + limits + figure, state_floats=3 * d,
+    memory = config["n_runs"] * (n_steps + 1) * (d + problem.n) * FLOAT_BYTES
+    return Cost(run_steps=phases + figure_run_steps(1, 3 * d), state_floats=3 * d,
                 memory_bytes=memory, keys=("n_runs", "epochs", *GAMMA_KEYS.values()))
