@@ -22,7 +22,8 @@ from ..config_checks import keyed, require_positive, show
 
 __all__ = ["built", "because", "require_int", "require_ints", "require_numbers", "require_table",
            "require_pair", "require_window", "require_labels", "require_horizon",
-           "ode_run_steps", "seconds_run_steps", "saved", "num", "nums"]
+           "ode_run_steps", "budgeted_ode_run_steps", "seconds_run_steps", "figure_run_steps",
+           "saved", "num", "nums"]
 
 _NO_VALUE = object()
 
@@ -211,3 +212,31 @@ def num(value) -> float:
 def nums(values) -> np.ndarray:
     """A list of numbers of ``summary.json`` (None as NaN) as a float array."""
     return np.array([num(v) for v in values], dtype=float)
+
+
+def budgeted_ode_run_steps(horizon: float, state_floats: int, outputs: int = 0,
+                           seconds_per_time: float = ODE_SECONDS_PER_TIME,
+                           seconds_per_evaluation: float = 0.0) -> int:
+    """Run·steps of one continuous-time solve (:func:`ode_run_steps`), at most the cost of the
+    solver's budget of field evaluations (:data:`adam_ode.integrate.MAX_EVALUATIONS` at
+    ``seconds_per_evaluation`` each), where a solve on a long horizon stops with an error."""
+    from ..integrate import MAX_EVALUATIONS
+
+    run_steps = ode_run_steps(horizon, state_floats, outputs=outputs,
+                              seconds_per_time=seconds_per_time)
+    if seconds_per_evaluation <= 0.0:
+        return run_steps
+    budget = ODE_SECONDS_PER_SOLVE + MAX_EVALUATIONS * seconds_per_evaluation \
+        + ODE_SECONDS_PER_OUTPUT * outputs
+    return min(run_steps, seconds_run_steps(budget, state_floats))
+
+
+# The figure: drawn by the runner, rendered to PNG at 150 dpi by the framework (measured on a
+# 2-core machine: 0.6-0.9 s for one or two panels, 1.8-2.9 s for 6-12 panels with contours).
+FIGURE_SECONDS = 0.5
+FIGURE_SECONDS_PER_PANEL = 0.25
+
+
+def figure_run_steps(panels: int, state_floats: int) -> int:
+    """Run·steps equivalent to drawing and writing a figure of ``panels`` panels."""
+    return seconds_run_steps(FIGURE_SECONDS + FIGURE_SECONDS_PER_PANEL * panels, state_floats)

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config_checks import require_in, require_points, require_start, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_limit
 from ..iterates import run_optimizer
 from ..montecarlo import monte_carlo
 from ..optimizers import AdaGrad, RMSProp
 from ..problems import make_problem
+from ._checks import (built, figure_run_steps, ode_run_steps, require_int, require_window,
+                      saved)
 from ._paths import check_pairs
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
-__all__ = ["run", "plot", "growth_exponent"]
+__all__ = ["run", "check", "estimate", "redraw", "plot", "growth_exponent"]
 
 EXPERIMENT = "adagrad-rmsprop"
 N_FIT_POINTS = 30  # log-spaced recorded steps of the growth fit
@@ -40,6 +43,47 @@ def growth_exponent(steps, norms, window) -> float:
                                             np.flatnonzero(keep)[-1] + 1, N_FIT_POINTS))
                       .astype(int)) - 1
     return float(np.polyfit(np.log(steps[picks]), np.log(norms[picks]), 1)[0])
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: the noisy problem (with a minimizer: S(x*) is the
+    reference level) and its start, the two records, the recording stride, the growth window
+    (two recorded steps at least) and the settling window (one at least), and the 2-D demo
+    problem, its starts and AdaGrad record."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    if problem.minimizer is None:
+        raise ExperimentError(f"problem = {show(config['problem'])}: must have a unique "
+                              "minimizer (RMSProp's v is compared with S(x*))")
+    require_start("x0", config["x0"], problem)
+    eps = config["eps"]
+    with built("adagrad_gamma", config["adagrad_gamma"]):
+        AdaGrad(config["adagrad_gamma"], eps=eps)
+    with built("rmsprop_gamma", config["rmsprop_gamma"],
+               note=f"rmsprop_b = {show(config['rmsprop_b'])}"):
+        RMSProp(config["rmsprop_gamma"], b=config["rmsprop_b"], eps=eps)
+    n = config["n_steps"]
+    every = require_int("record_every", config["record_every"], 1)
+    if every > n:
+        raise ExperimentError(f"record_every = {every}: must be <= n_steps = {n}")
+    lo, hi = require_window("growth_window", config["growth_window"], n, "n_steps")
+    if hi // every - -(-lo // every) + 1 < 2:
+        raise ExperimentError(f"growth_window = {show(config['growth_window'])}: holds fewer than"
+                              f" 2 recorded steps (record_every = {every})")
+    settle = require_in("settle_fraction", config["settle_fraction"], 0.0, 1.0)
+    if (n // every) * every < (1.0 - settle) * n:
+        raise ExperimentError(f"settle_fraction = {show(config['settle_fraction'])}: the last "
+                              f"{settle:.0%} of the steps hold no recorded step (record_every = "
+                              f"{every})")
+    with built("demo_problem"):
+        demo = make_problem(config["demo_problem"])
+    if demo.dim != 2:
+        raise ExperimentError(f"demo_problem = {show(config['demo_problem'])}: must be 2-D "
+                              "(contours)")
+    for i, start in enumerate(require_points("demo_starts", config["demo_starts"], 2)):
+        require_start(f"demo_starts[{i}]", start, demo)
+    with built("demo_gamma", config["demo_gamma"]):
+        AdaGrad(config["demo_gamma"], eps=config["demo_eps"])
 
 
 @register(EXPERIMENT)
@@ -113,9 +157,16 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     for i, (p, lim) in enumerate(zip(demo_paths, demo_limits)):
         arrays[f"demo_path_{i}"] = p
         arrays[f"demo_limit_{i}"] = lim
-    figure = plot(problem, demo, arrays, summary, len(starts))
-    return ExperimentResult(summary=summary, arrays=arrays, figure=figure,
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
                             table=format_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`)."""
+    config = summary["config"]
+    return plot(make_problem(config["problem"]), make_problem(config["demo_problem"]), arrays,
+                summary, len(summary["demo"]["starts"]))
 
 
 def format_table(summary: dict) -> str:
@@ -198,11 +249,18 @@ def plot(problem, demo, arrays, summary, n_starts):
 
 
 def estimate(config):
-    """Cost before work (:mod:`adam_ode.cost`): n_runs runs of AdaGrad and of RMSProp."""
+    """Cost before work (:mod:`adam_ode.cost`): n_runs runs of AdaGrad and of RMSProp, the
+    demo's paths and AdaGrad's limit from each start (on τ up to n_demo_steps·γ²), the
+    figure."""
     from ..cost import FLOAT_BYTES, Cost
 
     d = len(config["x0"])
     run_steps = 2 * config["n_runs"] * config["n_steps"]
     recorded = 2 * config["n_runs"] * (config["n_steps"] // config["record_every"] + 1)
-    return Cost(run_steps=run_steps, state_floats=2 * d,
+    starts = len(config["demo_starts"])
+    demo = starts * config["n_demo_steps"] + ode_run_steps(
+        config["n_demo_steps"] * config["demo_gamma"] ** 2, 4, solves=starts,
+        outputs=N_LIMIT_POINTS)
+    figure = figure_run_steps(2, 2 * d)
+    return Cost(run_steps=run_steps + demo + figure, state_floats=2 * d,
                 memory_bytes=recorded * 2 * d * FLOAT_BYTES, keys=("n_runs", "n_steps"))

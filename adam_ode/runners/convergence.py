@@ -15,16 +15,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.statistics import loglog_slope
+from ..config_checks import require_start
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_ode
 from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
+from ._checks import (built, figure_run_steps, nums, ode_run_steps, require_horizon,
+                      require_numbers, saved)
 from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours, step_progress
 from ._plot import STYLE, pyplot
 
-__all__ = ["run", "linearised_rate", "plot"]
+__all__ = ["run", "check", "estimate", "redraw", "linearised_rate", "plot"]
 
 EXPERIMENT = "convergence"
 RECORD_POINTS = 500  # recorded states per run: record_every = max(1, n_steps // RECORD_POINTS)
@@ -57,6 +60,20 @@ def linearised_rate(problem, a: float, eps: float) -> float | None:
     inv_d = 1.0 / (eps + np.sqrt(problem.S(x_star)))
     jac = np.block([[np.zeros((d, d)), -np.diag(inv_d)], [a * hessian, -a * np.eye(d)]])
     return float(-np.max(np.linalg.eigvals(jac).real))
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: the problem, a start where F, ∇F and S are finite,
+    and Adam's hyperparameters at each γ (a·γ, b·γ < 1, T >= γ). A single run (n_runs = 1, no
+    quantiles) is refused by the run itself, point by point in a sweep."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    require_start("x0", config["x0"], problem)
+    gammas = require_numbers("gammas", config["gammas"])
+    for i, gamma in enumerate(gammas):
+        with built(f"gammas[{i}]", gamma):
+            Adam(gamma, config["a"], config["b"], config["eps"])
+        require_horizon("T", config["T"], "gammas", gamma)
 
 
 def _fitted_rate(t: np.ndarray, dist: np.ndarray, T: float) -> float:
@@ -136,13 +153,26 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         "stationary_distance_vs_gamma_slope":
             None if fit is None else {"slope": fit.slope, "stderr": fit.stderr},
     }
-    title = (f"{_describe(problem)}, x0 = {fmt_vector(x0)}, a = {a:g}, b = {b:g}, "
-             f"ε = {eps:g}, {n_runs} runs per γ")
-    fig = plot(t_ode, d_ode, gammas, [arrays[f"gamma{i}_t"] for i in range(len(gammas))],
-               [arrays[f"gamma{i}_quantiles"] for i in range(len(gammas))], floors, fit,
-               rate_ode, rate_lin, title)
-    return ExperimentResult(summary=summary, arrays=arrays, figure=fig,
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
                             table=_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`); the fit of
+    the stationary levels is made again from the saved levels."""
+    config = summary["config"]
+    problem = make_problem(config["problem"])
+    gammas = [float(g) for g in arrays["gammas"]]
+    floors = nums([g["stationary_median_distance"] for g in summary["iterates"]])
+    fit = loglog_slope(np.array(gammas), floors) if len(gammas) >= 2 else None
+    ode = summary["ode"]
+    title = (f"{_describe(problem)}, x0 = {fmt_vector(summary['x0'])}, a = {summary['a']:g}, "
+             f"b = {summary['b']:g}, ε = {summary['eps']:g}, {summary['n_runs']} runs per γ")
+    return plot(arrays["ode_t"], arrays["ode_distance"], gammas,
+                [arrays[f"gamma{i}_t"] for i in range(len(gammas))],
+                [arrays[f"gamma{i}_quantiles"] for i in range(len(gammas))], floors, fit,
+                ode["fitted_rate"], ode["linearised_rate"], title)
 
 
 def _describe(problem) -> str:
@@ -214,7 +244,8 @@ def plot(t_ode, d_ode, gammas, times, quantiles, floors, fit, rate_ode, rate_lin
 
 
 def estimate(config: dict):
-    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    """Cost of a run (:mod:`adam_ode.cost`): the Monte Carlo per γ and the ODE solve on
+    [0, T] evaluated at :data:`ODE_POINTS` times, the figure."""
     from ..cost import (Cost, problem_dim, steps_covering, step_sizes, recorded_states,
                         float_bytes, PER_RUN_FLOATS)
 
@@ -224,4 +255,6 @@ def estimate(config: dict):
     # record (R, K, 3d) and the distances computed from it
     memory = float_bytes(max(n_runs * recorded_states(n, RECORD_POINTS) * (z + z // 3 + 1)
                              for n in steps) + n_runs * (PER_RUN_FLOATS + z))
-    return Cost(n_runs * sum(steps), z, memory, ("n_runs", "gammas"))
+    ode = ode_run_steps(config["T"], z, outputs=ODE_POINTS)
+    return Cost(n_runs * sum(steps) + ode + figure_run_steps(2, z), z, memory,
+                ("n_runs", "gammas"))

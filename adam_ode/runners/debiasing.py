@@ -28,16 +28,20 @@ import math
 import numpy as np
 
 from .._validation import check_vector
+from ..config_checks import require_in, require_start
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_ode
 from ..iterates import Adam, run_optimizer
 from ..montecarlo import monte_carlo, run_seed_sequence
 from ..problems import make_problem
 from ..state import unpack
+from ._checks import (built, figure_run_steps, ode_run_steps, require_int, require_labels,
+                      require_numbers, saved, seconds_run_steps)
 from ._paths import AUTONOMOUS_STYLE, ODE_STYLE, check_gammas, fmt_vector, log_steps
 from ._plot import STYLE, pyplot
 
-__all__ = ["run", "first_step_factor", "mean_objective_path", "plot"]
+__all__ = ["run", "check", "estimate", "redraw", "first_step_factor", "mean_objective_path",
+           "plot"]
 
 EXPERIMENT = "debiasing"
 BATCH_RUNS = 100  # runs recorded at every step per monte_carlo call (memory ~ 100·n_steps·3d·8 B)
@@ -46,6 +50,26 @@ SIGNIFICANCE = 2.0  # a mean excess counts as real when it exceeds this many sta
 STARTS = ("near", "far")  # config keys x0_near, x0_far
 MIN_DECADES = 2.0  # smallest y range of a panel (log scale), so that decade ticks are labelled
 CURVES = ("ode_debiased", "ode_autonomous", "adam_debiased", "adam_no_correction")
+# F at every recorded iterate of every run (NumPy, after each batch): ~5 ns per value.
+F_SECONDS_PER_VALUE = 5e-9
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: the problem and both starts, α and β in (0, 1), the
+    step sizes (distinct: each is a column of the figure) and their Adam records, two runs for
+    a standard error."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    for name in STARTS:
+        require_start(f"x0_{name}", config[f"x0_{name}"], problem)
+    alpha = require_in("alpha", config["alpha"], 0.0, 1.0)
+    beta = require_in("beta", config["beta"], 0.0, 1.0)
+    gammas = require_numbers("gammas", config["gammas"])
+    require_labels("gammas", gammas)
+    for i, gamma in enumerate(gammas):
+        with built(f"gammas[{i}]", gamma):
+            Adam(gamma, (1.0 - alpha) / gamma, (1.0 - beta) / gamma, config["eps"])
+    require_int("n_runs", config["n_runs"], 2, "a standard error over runs")
 
 
 def first_step_factor(alpha: float, beta: float) -> float:
@@ -157,8 +181,16 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         "cases": cases,
         "overview": _overview(cases),
     }
-    fig = plot(cases, steps_plot, arrays, problem, alpha, beta, eps, n_runs, F_star)
-    return ExperimentResult(summary=summary, arrays=arrays, figure=fig, table=_table(summary))
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
+                            table=_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`)."""
+    problem = make_problem(summary["config"]["problem"])
+    return plot(summary["cases"], arrays["steps"], arrays, problem, summary["alpha"],
+                summary["beta"], summary["eps"], summary["n_runs"], summary["F_star"])
 
 
 def _overview(cases) -> dict:
@@ -274,12 +306,19 @@ def plot(cases, steps, arrays, problem, alpha, beta, eps, n_runs, F_star):
 
 
 def estimate(config: dict):
-    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    """Cost of a run (:mod:`adam_ode.cost`): per (start, γ) the Monte Carlo of both variants,
+    F at each of their recorded iterates, their exact-gradient paths and the two ODE solves on
+    [0, n_steps·γ]; the figure."""
     from ..cost import Cost, problem_dim, step_sizes, float_bytes
 
     z = 3 * problem_dim(config)
     n_runs, n_steps, gammas = config["n_runs"], config["n_steps"], step_sizes(config)
     batch = min(BATCH_RUNS, n_runs)
     memory = float_bytes(batch * (n_steps + 1) * (z + 1) + 2 * (n_steps + 1))
-    return Cost(len(STARTS) * len(gammas) * 2 * n_runs * n_steps, z, memory,
-                ("n_runs", "n_steps"))
+    cases = len(STARTS) * len(gammas)
+    iterations = cases * 2 * (n_runs + 1) * n_steps
+    values = seconds_run_steps(F_SECONDS_PER_VALUE * cases * 2 * (n_runs + 1) * (n_steps + 1), z)
+    odes = sum(ode_run_steps(n_steps * g, z, solves=2 * len(STARTS), outputs=PLOT_POINTS)
+               for g in gammas)
+    figure = figure_run_steps(len(STARTS) * len(gammas), z)
+    return Cost(iterations + values + odes + figure, z, memory, ("n_runs", "n_steps"))

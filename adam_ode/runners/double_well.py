@@ -21,22 +21,28 @@ import numpy as np
 
 from ..analysis.long_run import compare_decreasing_constant, ergodic_study
 from ..analysis.statistics import loglog_slope
+from ..config_checks import require_points, require_start, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_ode
 from ..optimizers import Adam, AdamDecreasing
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import DoubleWell, make_problem
 from ..state import unpack
+from ._checks import (built, figure_run_steps, ode_run_steps, require_horizon, require_int,
+                      require_numbers, saved)
 from ._paths import check_gammas, check_pairs
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
-__all__ = ["run", "plot", "critical_points"]
+__all__ = ["run", "check", "estimate", "redraw", "plot", "critical_points"]
 
 EXPERIMENT = "double-well"
 N_ODE_TIMES = 400  # samples of each ODE path kept for the figure and data.npz
 CONTOUR_LEVELS = 18  # contour lines of F in the phase portrait
 BAND = (10, 90)  # percentiles of the bands around the median curves
 SLOPE_DECADES = 1.0  # the decreasing-step slope is fitted on the last decade of steps
+# The Adam ODE on the double well (a Python field, ~40 µs per evaluation): ~4 ms per unit of
+# time (two solves on [0, 5] take 0.16 s on a 2-core machine).
+ODE_SECONDS_PER_TIME = 4e-3
 ZERO_FLOOR = 0.3  # zeros of the ergodic fraction are drawn at ZERO_FLOOR × the smallest positive
 
 
@@ -48,6 +54,45 @@ def critical_points(d: int = 2) -> np.ndarray:
 def _nearest_critical(x: np.ndarray) -> np.ndarray:
     """Coordinatewise nearest point of {−1, 0, 1} (the point realising d(x, 𝒮))."""
     return np.clip(np.round(x), -1.0, 1.0)
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: a 2-D double well, the starts, every Adam record the
+    three parts build (a·γ, b·γ < 1; the decreasing schedule's κ in (1/2, 1] and a·γ0 < 1),
+    each horizon covering a step, and the burn-in inside the ergodic horizon."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    if not isinstance(problem, DoubleWell) or problem.dim != 2:
+        raise ExperimentError(f"problem = {show(config['problem'])}: must be a 2-D double well "
+                              "(the figure is a phase portrait)")
+    a, b, eps = config["a"], config["b"], config["eps"]
+    for i, x_start in enumerate(require_points("portrait_x0", config["portrait_x0"], 2)):
+        require_start(f"portrait_x0[{i}]", x_start, problem)
+    with built("cloud_gamma", config["cloud_gamma"]):
+        Adam(config["cloud_gamma"], a, b, eps)
+    require_horizon("T", config["T"], "cloud_gamma", config["cloud_gamma"])
+    require_start("x0", config["x0"], problem)
+    with built("compare_gamma", config["compare_gamma"]):
+        Adam(config["compare_gamma"], a, b, eps)
+    with built("gamma0", config["gamma0"]):  # the first step, γ_1 = γ0
+        Adam(config["gamma0"], a, b, eps)
+    with built("kappa", config["kappa"]):
+        AdamDecreasing(config["gamma0"], config["kappa"], a, b, eps)
+    require_int("compare_steps", config["compare_steps"], 10,
+                "the decreasing step's slope is fitted on the last decade of steps")
+    gammas = require_numbers("gammas", config["gammas"])
+    for i, gamma in enumerate(gammas):
+        with built(f"gammas[{i}]", gamma):
+            Adam(gamma, a, b, eps)
+        require_horizon("horizon", config["horizon"], "gammas", gamma)
+    burn_in = config["burn_in"]
+    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, float)) \
+            or not 0.0 <= burn_in < config["horizon"]:
+        raise ExperimentError(f"burn_in = {show(burn_in)}: must lie in [0, horizon) = "
+                              f"[0, {config['horizon']:g})")
+    for gamma in gammas:  # at least one step averaged after the burn-in
+        require_horizon("horizon", config["horizon"] - burn_in, "gammas", gamma)
+    require_int("ergodic_runs", config["ergodic_runs"], 2, "error bars across runs")
 
 
 def _check_config(config, problem):
@@ -160,10 +205,22 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         "final_outside": np.array([r.final_outside for r in records]),
         "final_outside_ci95": np.array([r.final_outside_ci95 for r in records]),
     }
-    title = (f"{describe_problem(problem)}, a = {a:g}, b = {b:g}, eps = {eps:g}")
-    figure = plot(problem, arrays, curves, records, fit, config, title)
-    return ExperimentResult(summary=summary, arrays=arrays, figure=figure,
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
                             table=format_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`); the slope
+    of the decreasing step is fitted again on the saved median curve."""
+    config = summary["config"]
+    problem = make_problem(config["problem"])
+    steps = arrays["steps"]
+    tail = steps >= steps[-1] / 10**SLOPE_DECADES
+    fit = loglog_slope(steps[tail], arrays["decreasing_distance_quantiles"][1][tail])
+    title = f"{describe_problem(problem)}, a = {config['a']:g}, b = {config['b']:g}, " \
+        f"eps = {config['eps']:g}"
+    return plot(problem, arrays, steps, fit, config, title)
 
 
 def format_table(summary: dict) -> str:
@@ -188,7 +245,7 @@ def format_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(problem, arrays, curves, records, fit, config, title=""):
+def plot(problem, arrays, steps, fit, config, title=""):
     """Phase portrait, d(x_n, 𝒮) vs n (log-log), ergodic fraction vs γ (log-log)."""
     plt = pyplot()
     with plt.rc_context(STYLE):
@@ -226,7 +283,7 @@ def plot(problem, arrays, curves, records, fit, config, title=""):
         ax_p.legend(loc="lower left", fontsize=8, framealpha=0.9)
 
         # Decreasing vs constant step.
-        n = np.maximum(curves.steps, 1)
+        n = np.maximum(steps, 1)
         for key, colour, label in (
                 ("constant", "tab:red", f"constant γ = {config['compare_gamma']:g}"),
                 ("decreasing", "tab:blue",
@@ -234,8 +291,8 @@ def plot(problem, arrays, curves, records, fit, config, title=""):
             q = arrays[f"{key}_distance_quantiles"]
             ax_d.fill_between(n[1:], q[0, 1:], q[2, 1:], color=colour, alpha=0.2, lw=0)
             ax_d.plot(n[1:], q[1, 1:], color=colour, lw=1.8, label=label + " (median, 10–90 %)")
-        tail = curves.steps >= curves.steps[-1] / 10**SLOPE_DECADES
-        ax_d.plot(curves.steps[tail], 1.5 * fit.predict(curves.steps[tail]), "k--", lw=1,
+        tail = steps >= steps[-1] / 10**SLOPE_DECADES
+        ax_d.plot(steps[tail], 1.5 * fit.predict(steps[tail]), "k--", lw=1,
                   label=f"fitted slope {fit.slope:.2f} (×1.5; √γ_n: {-config['kappa'] / 2:.2f})")
         ax_d.set_xscale("log")
         ax_d.set_yscale("log")
@@ -279,7 +336,8 @@ def plot(problem, arrays, curves, records, fit, config, title=""):
 
 
 def estimate(config: dict):
-    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    """Cost of a run (:mod:`adam_ode.cost`): the clouds, the decreasing-vs-constant runs, the
+    ergodic runs, one ODE solve on [0, T] per start of the portrait, the figure."""
     from ..cost import Cost, problem_dim, steps_covering, step_sizes, float_bytes, PER_RUN_FLOATS
 
     z = 3 * problem_dim(config)
@@ -289,7 +347,10 @@ def estimate(config: dict):
     ergodic = [steps_covering(config["horizon"], g, "horizon") for g in gammas]
     run_steps = (starts * config["cloud_runs"] * n_cloud
                  + 2 * config["compare_runs"] * config["compare_steps"]
-                 + config["ergodic_runs"] * sum(ergodic))
+                 + config["ergodic_runs"] * sum(ergodic)
+                 + ode_run_steps(config["T"], z, solves=starts, outputs=N_ODE_TIMES,
+                                 seconds_per_time=ODE_SECONDS_PER_TIME)
+                 + figure_run_steps(3, z))
     # the decreasing-vs-constant comparison holds one full path per worker
     memory = float_bytes(2 * (config["compare_steps"] + 1) * z
                          + starts * config["cloud_runs"] * (PER_RUN_FLOATS + z))

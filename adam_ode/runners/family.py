@@ -18,19 +18,22 @@ iterates do not follow its registered limit).
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
 
+from ..config_checks import require_start, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..integrate import solve_limit
 from ..iterates import run_optimizer
 from ..montecarlo import limit_reference, monte_carlo
-from ..optimizers import make_optimizer
+from ..optimizers import OPTIMIZERS, make_optimizer
 from ..problems import make_problem
+from ._checks import built, figure_run_steps, ode_run_steps, require_numbers, saved
 from ._plot import STYLE, describe_problem, pyplot
 
-__all__ = ["run", "plot", "steps_to_reach", "fitted_order"]
+__all__ = ["run", "check", "estimate", "redraw", "plot", "steps_to_reach", "fitted_order"]
 
 EXPERIMENT = "family"
 N_SHOWN = 3  # noisy runs drawn per optimizer
@@ -67,6 +70,60 @@ def steps_to_reach(optimizer, T: float) -> int:
 def fitted_order(gammas, errors) -> float:
     """Least-squares slope of log E against log γ."""
     return float(np.polyfit(np.log(gammas), np.log(errors), 1)[0])
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: a 2-D problem and the start, and for each table
+    ``optimizers.<name>`` its record (a known optimizer with known hyperparameters; a·γ, b·γ < 1
+    named with the keys they come from) at γ and at each of the order's step sizes, uniform
+    steps, and a horizon T covering one step."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    if problem.dim != 2:
+        raise ExperimentError(f"problem = {show(config['problem'])}: must be 2-D (paths over "
+                              "contours)")
+    require_start("x0", config["x0"], problem)
+    tables = config["optimizers"]
+    if not isinstance(tables, dict) or not tables:
+        raise ExperimentError(f"optimizers = {show(tables)}: must be a non-empty table of "
+                              "optimizer tables")
+    for name, table in tables.items():
+        key = f"optimizers.{name}"
+        if not isinstance(table, dict):
+            raise ExperimentError(f"{key} = {show(table)}: must be a table")
+        for run_key in RUN_KEYS:
+            if run_key not in table:
+                raise ExperimentError(f"{key}.{run_key}: missing; the table {key} needs "
+                                      f"{', '.join(RUN_KEYS)}")
+        hyper = {k: v for k, v in table.items() if k not in RUN_KEYS}
+        note = ", ".join(f"{key}.{k} = {show(v)}" for k, v in hyper.items())
+        if name not in OPTIMIZERS:
+            raise ExperimentError(f"{key}: unknown optimizer {name!r}; known optimizers: "
+                                  f"{', '.join(OPTIMIZERS)}")
+        known = inspect.signature(OPTIMIZERS[name]).parameters
+        for k, v in table.items():
+            if k not in known and k not in RUN_KEYS:
+                raise ExperimentError(f"{key}.{k} = {show(v)}: unknown key of the table {key} "
+                                      f"(its keys: {', '.join([*known, *RUN_KEYS[1:]])})")
+        gamma_note = ", ".join([f"{key}.gamma = {show(table['gamma'])}"] + ([note] if note else []))
+        with built(key, note=gamma_note):
+            record = make_optimizer({"name": name, "gamma": table["gamma"], **hyper})
+        if not record.uniform_steps:
+            raise ExperimentError(f"{key}: {type(record).__name__} has non-uniform steps; this "
+                                  "experiment compares on uniform time maps only")
+        gammas = require_numbers(f"{key}.order_gammas", table["order_gammas"], min_distinct=2,
+                                 why="the order is a fitted slope")
+        for i, gamma in enumerate(gammas):
+            with built(f"{key}.order_gammas[{i}]", gamma, note=f"with {note}" if note else ""):
+                record.replace(gamma=gamma)
+        for label, rec in [(f"{key}.gamma", record)] + [
+                (f"{key}.order_gammas[{i}]", record.replace(gamma=g))
+                for i, g in enumerate(gammas)]:
+            step = float(rec.times(1))
+            if table["T"] < step:
+                raise ExperimentError(f"{key}.T = {show(table['T'])} is shorter than one step "
+                                      f"of {label} (time {step:g} per step): nothing to "
+                                      f"simulate; use {key}.T >= {step:g}")
 
 
 def _records(config) -> dict:
@@ -157,11 +214,20 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     summary["excluded"] = {"adam-decreasing": "iterates on t_n = sum gamma_k follow the debiased "
                            "ODE (3.3) on a fixed horizon, not the registered autonomous limit "
                            "(7.1); see experiments/family.toml"}
-    title = (f"{describe_problem(problem)}, x0 = [{', '.join(f'{v:g}' for v in x0)}]: "
-             f"{N_SHOWN} of {n_runs} noisy runs per optimizer vs its continuous-time limit")
-    figure = plot(problem, arrays, summary, x0, title)
-    return ExperimentResult(summary=summary, arrays=arrays, figure=figure,
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
                             table=format_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`)."""
+    config = summary["config"]
+    problem = make_problem(config["problem"])
+    x0 = np.asarray(summary["x0"], dtype=float)
+    title = (f"{describe_problem(problem)}, x0 = [{', '.join(f'{v:g}' for v in x0)}]: "
+             f"{N_SHOWN} of {config['n_runs']} noisy runs per optimizer vs its continuous-time "
+             "limit")
+    return plot(problem, arrays, summary, x0, title)
 
 
 def format_table(summary: dict, short: bool = False) -> str:
@@ -269,7 +335,9 @@ def plot(problem, arrays, summary, x0, title=""):
 
 def estimate(config):
     """Cost before work (:mod:`adam_ode.cost`): n_runs noisy runs per optimizer plus the
-    noise-free order sweeps, each on its own time map."""
+    noise-free order sweeps, each on its own time map, and the limit solves on the horizon
+    (the drawn limit, the Monte Carlo's reference, one reference per order step size), the
+    figure."""
     from ..cost import FLOAT_BYTES, Cost
     from ..optimizers import make_optimizer
 
@@ -283,6 +351,11 @@ def estimate(config):
                 [(g, 1) for g in table["order_gammas"]]:
             step = record.replace(gamma=gamma).times(1)
             run_steps += runs * int(table["T"] / float(step)) + runs
-    return Cost(run_steps=run_steps, state_floats=widest * d,
+        run_steps += ode_run_steps(table["T"], record.n_slots * d,
+                                   solves=2 + len(table["order_gammas"]),
+                                   outputs=N_LIMIT_POINTS)
+    panels = len(config["optimizers"]) + 3  # a panel each, the numbers, errors and orders
+    return Cost(run_steps=run_steps + figure_run_steps(panels, widest * d),
+                state_floats=widest * d,
                 memory_bytes=run_steps // max(config["n_runs"], 1) * widest * d * FLOAT_BYTES,
                 keys=("n_runs", "optimizers.<name>.T"))

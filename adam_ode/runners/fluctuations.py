@@ -17,17 +17,65 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments import ExperimentResult, RunContext, register
+from ..config_checks import require_start, show
+from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..fluctuations import linear_noise
+from ..fluctuations.noise import supports_fluctuations
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..optimizers import Adam, make_optimizer
 from ..problems import make_problem
+from ._checks import (built, figure_run_steps, require_horizon, require_int, require_numbers,
+                      require_table, saved, seconds_run_steps)
 from ._paths import check_gammas, gamma_colours
 from ._plot import STYLE, pyplot
+
+__all__ = ["run", "check", "estimate", "redraw"]
 
 EXPERIMENT = "fluctuations"
 RECORD_POINTS = 250
 FLOOR_WINDOW = 0.25
+FAMILY_KEYS = ("T", "n_runs", "optimizers")
+# The LNA solves the mean and the covariance P ((3d)² floats) with a Python field (~0.2 ms per
+# evaluation): per solve ~0.15 s (the start, the transient) and ~35 ms per unit of time
+# (measured on a 2-core machine: 1 s for Adam on [0, 25], 0.04-0.6 s for the family on [0, 4]).
+LNA_SECONDS_PER_SOLVE = 0.15
+LNA_SECONDS_PER_TIME = 0.035
+# The LNA's median distance at every recorded time (a quadrature per time): ~1 ms each.
+QUANTILE_SECONDS_PER_TIME = 1e-3
+N_PANELS = 5
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: the problem (with a minimizer: the spread is measured
+    around x*) and the start, Adam's record at each γ (a·γ, b·γ < 1, T >= γ), two runs for a
+    sample variance, and the family table: its keys, and each optimizer's record with a
+    fluctuation model and a step that T covers."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    if problem.minimizer is None:
+        raise ExperimentError(f"problem = {show(config['problem'])}: must have a unique "
+                              "minimizer (the spread is measured around x*)")
+    require_start("x0", config["x0"], problem)
+    gammas = require_numbers("gammas", config["gammas"])
+    for i, gamma in enumerate(gammas):
+        with built(f"gammas[{i}]", gamma):
+            Adam(gamma, config["a"], config["b"], config["eps"])
+        require_horizon("T", config["T"], "gammas", gamma)
+    require_int("n_runs", config["n_runs"], 2, "a sample variance")
+    family = require_table("family", config["family"], FAMILY_KEYS, FAMILY_KEYS)
+    require_int("family.n_runs", family["n_runs"], 2, "a sample variance")
+    specs = family["optimizers"]
+    if not isinstance(specs, list) or not specs:
+        raise ExperimentError(f"family.optimizers = {show(specs)}: must be a non-empty list of "
+                              "optimizer tables")
+    for i, spec in enumerate(specs):
+        key = f"family.optimizers[{i}]"
+        with built(key, spec):
+            opt = make_optimizer(spec)
+        if not supports_fluctuations(opt):
+            raise ExperimentError(f"{key} = {show(spec)}: {type(opt).__name__} has no "
+                                  "fluctuation model (no linear-noise approximation)")
+        require_horizon("family.T", family["T"], key, float(opt.times(1)))
 
 
 @register(EXPERIMENT)
@@ -40,7 +88,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     d = problem.dim
     x_star = problem.minimizer
     seeds = ctx.seed_sequence().spawn(len(gammas))
-    per_gamma, arrays, curves = [], {"gammas": np.array(gammas)}, []
+    per_gamma, arrays = [], {"gammas": np.array(gammas)}
     for i, (gamma, seed) in enumerate(zip(gammas, seeds)):
         opt = Adam(gamma, a, b, eps)
         n = steps_for_horizon(T, gamma)
@@ -65,13 +113,11 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         arrays[f"gamma{i}_mc_std"] = rec.std(0, ddof=1)
         arrays[f"gamma{i}_lna_mean"] = ln.mean
         arrays[f"gamma{i}_lna_std"] = np.sqrt(np.diagonal(ln.cov, axis1=1, axis2=2))
-        curves.append((gamma, t, rec, ln))
     stat = linear_noise(problem, Adam(gammas[-1], a, b, eps), x0, 1.0).stationary_P
     family = _family(problem, x0, config["family"], ctx, first_seed=len(gammas))
     summary = {"problem": problem.config(), "x0": x0, "a": a, "b": b, "eps": eps, "T": T,
                "n_runs": n_runs, "iterates": per_gamma,
                "stationary_P_x_diagonal": np.diag(stat)[:d].tolist(), "family": family}
-    fig = _plot(curves, per_gamma, d, family)
     table = "\n".join(f"gamma {g['gamma']:g}: median/sqrt(gamma) MC {g['median_over_sqrt_gamma']:.4f}"
                       f", LNA {g['lna_median_over_sqrt_gamma']:.4f}; Var MC/LNA (x, m, v) "
                       + " ".join(f"{r:.3f}" for r in g["stationary_var_ratio_mc_over_lna"])
@@ -79,7 +125,14 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     table += "\nfamily: Var MC / LNA at t = T, every state coordinate\n" + "\n".join(
         f"  {f['label']:28s} " + " ".join(f"{r:.3f}" for r in f["var_ratio_mc_over_lna"])
         for f in family["optimizers"])
-    return ExperimentResult(summary=summary, arrays=arrays, figure=fig, table=table)
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)), table=table)
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`_plot`)."""
+    d = len(summary["x0"])
+    return _plot(arrays, summary["iterates"], d, summary["family"])
 
 
 def _label(opt) -> str:
@@ -109,17 +162,19 @@ def _family(problem, x0, config, ctx, first_seed: int) -> dict:
             "optimizers": rows}
 
 
-def _plot(curves, per_gamma, d, family):
+def _plot(arrays, per_gamma, d, family):
     plt = pyplot()
+    gammas = arrays["gammas"]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 5, figsize=(20, 3.8))
-        colours = gamma_colours(len(curves))
-        for (gamma, t, rec, ln), c in zip(curves, colours):
+        fig, axes = plt.subplots(1, N_PANELS, figsize=(20, 3.8))
+        colours = gamma_colours(len(gammas))
+        for i, (gamma, c) in enumerate(zip(gammas, colours)):
+            t, lna_mean = arrays[f"gamma{i}_t"], arrays[f"gamma{i}_lna_mean"]
             for ax, j, name in zip(axes[:3], [0, 1, 2 * d], ["x₁", "x₂", "v₁"]):
-                sd = np.sqrt(ln.cov[:, j, j])
-                ax.fill_between(t, ln.mean[:, j] - 2 * sd, ln.mean[:, j] + 2 * sd, color=c,
+                sd = arrays[f"gamma{i}_lna_std"][:, j]
+                ax.fill_between(t, lna_mean[:, j] - 2 * sd, lna_mean[:, j] + 2 * sd, color=c,
                                 alpha=0.25, lw=0, label=f"LNA ±2σ, γ = {gamma:g}")
-                m, s = rec[:, :, j].mean(0), rec[:, :, j].std(0, ddof=1)
+                m, s = arrays[f"gamma{i}_mc_mean"][:, j], arrays[f"gamma{i}_mc_std"][:, j]
                 ax.plot(t, m - 2 * s, color=c, lw=0.8, ls="--")
                 ax.plot(t, m + 2 * s, color=c, lw=0.8, ls="--")
                 ax.set_title(f"{name}: LNA band (fill), Monte Carlo ±2 sd (dashed)")
@@ -150,18 +205,28 @@ def _plot(curves, per_gamma, d, family):
 
 
 def estimate(config):
-    """Cost before work (:mod:`adam_ode.cost`): n_runs Adam runs per γ on [0, T]."""
+    """Cost before work (:mod:`adam_ode.cost`): n_runs Adam runs per γ on [0, T], their LNA on
+    [0, T] and its median distances at the recorded times, the stationary LNA, the family's
+    runs and LNA solves, the figure."""
     from ..cost import FLOAT_BYTES, Cost
     from ..montecarlo import steps_for_horizon
     from ..optimizers import make_optimizer
 
     d = len(config["x0"])
+    z = 3 * d
+    n_gammas = len(config["gammas"])
     run_steps = sum(config["n_runs"] * steps_for_horizon(config["T"], g)
                     for g in config["gammas"])
     fam = config["family"]
-    run_steps += sum(fam["n_runs"] * steps_for_horizon(fam["T"],
-                                                       float(make_optimizer(s).times(1)))
-                     for s in fam["optimizers"])
-    return Cost(run_steps=run_steps, state_floats=3 * d,
+    lna_seconds = (n_gammas * (LNA_SECONDS_PER_SOLVE + LNA_SECONDS_PER_TIME * config["T"]
+                               + QUANTILE_SECONDS_PER_TIME * (RECORD_POINTS + 1))
+                   + LNA_SECONDS_PER_SOLVE + LNA_SECONDS_PER_TIME  # the stationary P, on [0, 1]
+                   + len(fam["optimizers"]) * (LNA_SECONDS_PER_SOLVE
+                                               + LNA_SECONDS_PER_TIME * fam["T"]))
+    for spec in fam["optimizers"]:
+        opt = make_optimizer(spec)
+        run_steps += fam["n_runs"] * steps_for_horizon(fam["T"], float(opt.times(1)))
+    run_steps += seconds_run_steps(lna_seconds, z) + figure_run_steps(N_PANELS, z)
+    return Cost(run_steps=run_steps, state_floats=z,
                 memory_bytes=config["n_runs"] * (RECORD_POINTS + 1) * 3 * d * FLOAT_BYTES,
                 keys=("n_runs", "gammas"))

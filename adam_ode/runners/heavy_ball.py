@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config_checks import require_start, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..heavy_ball import HBF_FD_STEP, friction, hbf_residual, mass
 from ..integrate import solve_gradient_flow, solve_heavy_ball, solve_ode
@@ -23,9 +24,11 @@ from ..iterates import SGD, Adam, MomentumSGD
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
+from ._checks import (built, figure_run_steps, ode_run_steps, require_horizon, saved,
+                      seconds_run_steps)
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
-__all__ = ["run", "plot"]
+__all__ = ["run", "check", "estimate", "redraw", "plot"]
 
 EXPERIMENT = "heavy-ball"
 T_MIN = 1e-3  # left end of the log time axis of M and c2 (M ~ t there)
@@ -34,11 +37,34 @@ N_SHOWN = 3  # iterate paths drawn per algorithm
 N_PATH_POINTS = 400  # points kept per drawn path (decimated)
 CONTOUR_LEVELS = 14
 REPORT_TIMES = (0.01, 0.1, 1.0, 10.0)  # times at which M and c2 are reported in the summary
+# NumPy distances of every recorded iterate to its limit (three algorithms): ~10 ns each.
+DISTANCE_SECONDS = 1e-8
 PAIRS = (  # (key, title, colour)
     ("sgd", "SGD vs gradient flow ẋ = −∇F", "tab:green"),
     ("momentum", "momentum SGD vs heavy ball ẍ + aẋ + a∇F = 0", "tab:orange"),
     ("adam", "Adam vs Adam ODE (3.3)", "tab:blue"),
 )
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: a 2-D problem and the start, the three records at γ
+    (α = 1 − aγ, β = 1 − bγ in (0, 1)), a horizon covering one step and the log time axis of
+    M and c2 (which starts at T_MIN)."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    if problem.dim != 2:
+        raise ExperimentError(f"problem = {show(config['problem'])}: must be 2-D (trajectories "
+                              "over contours)")
+    require_start("x0", config["x0"], problem)
+    gamma, a = config["gamma"], config["a"]
+    with built("gamma", gamma, note=f"a = {show(a)}, b = {show(config['b'])}"):
+        SGD(gamma)
+        MomentumSGD(gamma, a)
+        Adam(gamma, a, config["b"], config["eps"])
+    require_horizon("T", config["T"], "gamma", gamma)
+    if config["T"] * (1 - 2 * HBF_FD_STEP) <= 2 * T_MIN:
+        raise ExperimentError(f"T = {show(config['T'])}: must be > {2 * T_MIN:g} (the mass and "
+                              f"friction are drawn on a log time axis from t = {T_MIN:g})")
 
 
 @register(EXPERIMENT)
@@ -119,11 +145,20 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         arrays[f"{key}_paths"] = x[:N_SHOWN, ::stride]
         arrays[f"{key}_sup_distance"] = sup
     arrays["path_times"] = grid[::stride]
-    title = (f"{describe_problem(problem)}, x0 = [{', '.join(f'{v:g}' for v in x0)}], "
-             f"a = {a:g}, b = {b:g}, eps = {eps:g}, γ = {gamma:g}, {n_runs} runs")
-    figure = plot(problem, arrays, summary, x0, title)
-    return ExperimentResult(summary=summary, arrays=arrays, figure=figure,
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
                             table=format_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`)."""
+    c = summary["config"]
+    problem = make_problem(c["problem"])
+    x0 = np.asarray(c["x0"], dtype=float)
+    title = (f"{describe_problem(problem)}, x0 = [{', '.join(f'{v:g}' for v in x0)}], "
+             f"a = {c['a']:g}, b = {c['b']:g}, eps = {c['eps']:g}, γ = {c['gamma']:g}, "
+             f"{c['n_runs']} runs")
+    return plot(problem, arrays, summary, x0, title)
 
 
 def format_table(summary: dict) -> str:
@@ -218,11 +253,16 @@ def plot(problem, arrays, summary, x0, title=""):
 
 
 def estimate(config: dict):
-    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    """Cost of a run (:mod:`adam_ode.cost`): three algorithms' runs recorded at every step, the
+    three continuous-time solves on [0, T] evaluated on the step grid, M, c2 and the residual
+    on N_TIMES times, the distances of every recorded iterate to its limit, the figure."""
     from ..cost import Cost, problem_dim, steps_covering, float_bytes, REFERENCE_COPIES
 
     z = 3 * problem_dim(config)
     n = steps_covering(config["T"], config["gamma"], "T", "gamma")
     # three algorithms, each recorded at every step: (R, N+1, 3d), plus the ODE paths
     memory = float_bytes(3 * config["n_runs"] * (n + 1) * z + 3 * REFERENCE_COPIES * (n + 1) * z)
-    return Cost(3 * config["n_runs"] * n, z, memory, ("n_runs", "T"))
+    odes = ode_run_steps(config["T"], z, solves=3, outputs=n + 1 + 4 * N_TIMES)
+    distances = seconds_run_steps(DISTANCE_SECONDS * 3 * config["n_runs"] * (n + 1), z)
+    return Cost(3 * config["n_runs"] * n + odes + distances + figure_run_steps(6, z), z, memory,
+                ("n_runs", "T"))

@@ -24,21 +24,33 @@ conservative for the reported one). A tighter check is not affordable: once x ha
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.optimize import linprog
 
+from ..config_checks import require_choice, require_in
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
-from ..integrate import solve_limit
+from ..integrate import MAX_EVALUATIONS, SolverBudgetError, solve_limit
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..optimizers import SGD, Adam
 from ..problems.least_squares import LeastSquares
+from ._checks import (because, budgeted_ode_run_steps, built, figure_run_steps, num, nums,
+                      require_horizon, require_int, require_labels, require_numbers, saved)
 from ._plot import FIGSIZE_PANEL, STYLE, pyplot
 
-__all__ = ["run", "min_linf_solution"]
+__all__ = ["run", "check", "estimate", "redraw", "min_linf_solution"]
 
 EXPERIMENT = "implicit-bias"
 CHECK_FACTOR = 10.0  # the accuracy check repeats each limit solve at rtol * CHECK_FACTOR
 ATOL_OVER_RTOL = 1e-2  # atol = ATOL_OVER_RTOL * rtol (the solution is O(1))
+LIMIT_METHODS = ("LSODA", "Radau", "BDF", "DOP853", "RK45", "RK23")  # solve_ivp's methods
+# The limit solves (d = 30, LSODA at rtol 1e-8 and 1e-7 on [0, 60]): 0.2-1.5 s each on a
+# 2-core machine, the slower the smaller eps; ~10 ms per unit of time, in the model of
+# runners/_checks.py; ~35 µs per field evaluation. Some data seeds make a solve stall (see the
+# TOML): it then costs up to the solver's budget of evaluations.
+LIMIT_SECONDS_PER_TIME = 2.5e-3
+LIMIT_SECONDS_PER_EVALUATION = 35e-6
 
 
 class _ExactGradients:
@@ -70,6 +82,33 @@ def min_linf_solution(A, y) -> np.ndarray:
     if res.status != 0:
         raise RuntimeError(f"min-linf linear programme failed: {res.message}")
     return res.x[:d]
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: an under-determined system 1 <= n < d, the planted
+    support, the data seed, the ε list (distinct: it names the methods), each Adam record, the
+    horizon and the limit solver's method and tolerance."""
+    n = require_int("n", config["n"], 1)
+    d = require_int("d", config["d"], 2)
+    if not n < d:
+        raise ExperimentError(f"n = {n}: must be < d = {d} (an under-determined system has a "
+                              "set of interpolants)")
+    k = require_int("planted_nonzeros", config["planted_nonzeros"], 1)
+    if k > d:
+        raise ExperimentError(f"planted_nonzeros = {k}: must be <= d = {d}")
+    require_int("data_seed", config["data_seed"], 0)
+    gamma = config["gamma"]
+    eps = require_numbers("eps", config["eps"])
+    require_labels("eps", eps)  # they name the methods and their arrays
+    with built("gamma", gamma):
+        SGD(gamma)
+    for i, e in enumerate(eps):
+        with built(f"eps[{i}]", e):
+            Adam(gamma, config["a"], config["b"], e)
+    require_horizon("T", config["T"], "gamma", gamma)
+    require_choice("limit_method", config["limit_method"], LIMIT_METHODS)
+    with because(f"each solve is repeated at {CHECK_FACTOR:g} x limit_rtol"):
+        require_in("limit_rtol", config["limit_rtol"], 0.0, 1.0 / CHECK_FACTOR)
 
 
 def planted_problem(n: int, d: int, nonzeros: int, seed: int) -> tuple[LeastSquares, np.ndarray]:
@@ -111,11 +150,18 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
                 "residual_rms": float(np.linalg.norm(A @ x - y) / np.sqrt(n)),
                 "grad_norm": float(np.linalg.norm(problem.grad_F(x)))}
 
-    def solve(prob, opt):
+    def solve(key, prob, opt):
         ends, nfev = [], 0
         for tol in (rtol * CHECK_FACTOR, rtol):
-            traj = solve_limit(prob, opt.limit(), x0, T, rtol=tol, atol=ATOL_OVER_RTOL * tol,
-                               method=method)
+            try:
+                traj = solve_limit(prob, opt.limit(), x0, T, rtol=tol,
+                                   atol=ATOL_OVER_RTOL * tol, method=method)
+            except SolverBudgetError as err:
+                # A stalled solve (some data seeds, small eps): the iterates' results stand,
+                # this limit has no end point; the tighter solve would stall as well.
+                warnings.warn(f"{key}: the limit has no end point: {err}", stacklevel=1)
+                nan = np.full(d, np.nan)
+                return nan, float("nan"), nfev + MAX_EVALUATIONS
             ends.append(traj.x[-1])
             nfev += traj.nfev
         return ends[1], float(np.linalg.norm(ends[0] - ends[1])), nfev
@@ -136,13 +182,15 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
                "methods": {}}
     arrays = {"x_min_l2": x_l2, "x_min_linf": x_linf, "x_planted": x_planted,
               "eps": np.array(eps_list)}
-    with ctx.progress(2 * len(specs), desc=EXPERIMENT) as bar:
-        for (key, eps, opt, prob, noise), seed in zip(specs, seeds):
+    phases = _phases(config)  # the bar advances in estimated run·steps: an honest ETA
+    with ctx.progress(sum(mc + solves for mc, solves in phases), desc=EXPERIMENT,
+                      unit="run·steps") as bar:
+        for (key, eps, opt, prob, noise), seed, (mc_cost, solve_cost) in zip(specs, seeds, phases):
             runs = monte_carlo(problem, opt, x0, n_steps, n_runs if noise else 1, seed,
                                noise=noise, track_grad_norm=False, workers=ctx.workers)
-            bar.update()
-            x_lim, tol_diff, nfev = solve(prob, opt)
-            bar.update()
+            bar.update(mc_cost)
+            x_lim, tol_diff, nfev = solve(key, prob, opt)
+            bar.update(solve_cost)
             finals = runs.final_x
             mean = finals.mean(axis=0)
             rec = {"eps": eps, "stochastic": noise, "n_runs": int(finals.shape[0]),
@@ -159,15 +207,23 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
                    "iterates_mean_minus_limit_end": float(np.linalg.norm(mean - x_lim))}
             d2, dinf = rec["limit_end"]["distance_to_min_l2"], \
                 rec["limit_end"]["distance_to_min_linf"]
-            rec["limit_end_closer_to"] = "min_l2" if d2 < dinf else "min_linf"
+            rec["limit_end_closer_to"] = None if not np.isfinite(d2 + dinf) else \
+                "min_l2" if d2 < dinf else "min_linf"
             summary["methods"][key] = rec
             arrays[f"{key}_iterates_final"] = finals
             arrays[f"{key}_limit_end"] = x_lim
-    title = (f"least squares n = {n} < d = {d} (Gaussian A, {k}-sparse planted x), x0 = 0, "
-             f"γ = {gamma:g}, a = {a:g}, b = {b:g}, T = {T:g}, {n_runs} runs")
-    figure = plot(arrays, summary, title)
-    return ExperimentResult(summary=summary, arrays=arrays, figure=figure,
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
                             table=format_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`)."""
+    c = summary["config"]
+    title = (f"least squares n = {c['n']} < d = {c['d']} (Gaussian A, {c['planted_nonzeros']}"
+             f"-sparse planted x), x0 = 0, γ = {c['gamma']:g}, a = {c['a']:g}, b = {c['b']:g}, "
+             f"T = {c['T']:g}, {c['n_runs']} runs")
+    return plot(arrays, summary, title)
 
 
 def format_table(summary):
@@ -202,10 +258,10 @@ def plot(arrays, summary, title=""):
         ax = axes[0]
         for name, key, marker in (("min-ℓ2 (A⁺y)", "min_l2", "*"),
                                   ("min-ℓ∞ (LP)", "min_linf", "P")):
-            ax.plot(sol[key]["norm_2"], sol[key]["norm_inf"], marker, color="k", ms=12,
+            ax.plot(num(sol[key]["norm_2"]), num(sol[key]["norm_inf"]), marker, color="k", ms=12,
                     mfc="none", label=name)
-        ax.plot(methods["sgd"]["iterates_mean"]["norm_2"],
-                methods["sgd"]["iterates_mean"]["norm_inf"], "o", color="tab:green", ms=6,
+        ax.plot(num(methods["sgd"]["iterates_mean"]["norm_2"]),
+                num(methods["sgd"]["iterates_mean"]["norm_inf"]), "o", color="tab:green", ms=6,
                 label="SGD (B = 1)")
         cmap = plt.get_cmap("viridis")
         for i, e in enumerate(eps):
@@ -213,10 +269,10 @@ def plot(arrays, summary, title=""):
             for prefix, marker, what in (("adam", "o", "B = 1"), ("adam_full_batch", "s",
                                                                   "full batch")):
                 rec = methods[f"{prefix}_eps={e:g}"]
-                ax.plot(rec["iterates_mean"]["norm_2"], rec["iterates_mean"]["norm_inf"],
+                ax.plot(num(rec["iterates_mean"]["norm_2"]), num(rec["iterates_mean"]["norm_inf"]),
                         marker, color=colour, ms=6, mfc="none" if prefix == "adam" else colour,
                         label=f"Adam ε = {e:g}, {what}")
-                ax.plot(rec["limit_end"]["norm_2"], rec["limit_end"]["norm_inf"], "x",
+                ax.plot(num(rec["limit_end"]["norm_2"]), num(rec["limit_end"]["norm_inf"]), "x",
                         color=colour, ms=5)
         ax.set_xlabel("‖x‖₂ at the end")
         ax.set_ylabel("‖x‖∞ at the end")
@@ -228,10 +284,10 @@ def plot(arrays, summary, title=""):
                                                             "full batch")):
             for ref, colour, label in (("min_l2", "tab:blue", "to min-ℓ2"),
                                        ("min_linf", "tab:red", "to min-ℓ∞")):
-                lim = [methods[f"{prefix}_eps={e:g}"]["limit_end"][f"distance_to_{ref}"]
-                       for e in eps]
-                it = [methods[f"{prefix}_eps={e:g}"]["iterates_mean"][f"distance_to_{ref}"]
-                      for e in eps]
+                lim = nums([methods[f"{prefix}_eps={e:g}"]["limit_end"][f"distance_to_{ref}"]
+                            for e in eps])
+                it = nums([methods[f"{prefix}_eps={e:g}"]["iterates_mean"][f"distance_to_{ref}"]
+                           for e in eps])
                 ax.plot(eps, lim, style, color=colour, lw=1.6,
                         label=f"Adam {what}, {label} (limit)")
                 ax.plot(eps, it, "o" if prefix == "adam" else "s", color=colour, ms=5,
@@ -265,14 +321,28 @@ def plot(arrays, summary, title=""):
     return fig
 
 
+def _phases(config) -> list:
+    """Run·steps of each phase, in the order of the run: per method its Monte Carlo (n_runs
+    runs, one for full batch, T/γ steps each) and its two limit solves on [0, T]."""
+    steps = int(config["T"] / config["gamma"])
+    z = 3 * int(config["d"])
+    solves = 2 * budgeted_ode_run_steps(config["T"], z, seconds_per_time=LIMIT_SECONDS_PER_TIME,
+                                        seconds_per_evaluation=LIMIT_SECONDS_PER_EVALUATION)
+    phases = [(config["n_runs"] * steps, solves)]
+    for _ in config["eps"]:
+        phases += [(config["n_runs"] * steps, solves), (steps, solves)]
+    return phases
+
+
 def estimate(config):
     """Cost before work (:mod:`adam_ode.cost`): SGD and stochastic Adam at each ε (n_runs runs)
-    and full-batch Adam at each ε (one run), T/γ steps each, d-dimensional states."""
+    and full-batch Adam at each ε (one run), T/γ steps each, d-dimensional states, and the two
+    limit solves of each method (at most the solver's budget each), the figure."""
     from ..cost import FLOAT_BYTES, Cost
 
-    steps = int(config["T"] / config["gamma"])
     d = int(config["d"])
     n_eps = len(config["eps"])
     runs = config["n_runs"] * (1 + n_eps) + n_eps
-    return Cost(run_steps=runs * steps, state_floats=3 * d,
+    phases = sum(mc + solves for mc, solves in _phases(config))
+    return Cost(run_steps=phases + figure_run_steps(3, 3 * d), state_floats=3 * d,
                 memory_bytes=runs * 3 * d * FLOAT_BYTES * 1000, keys=("n_runs", "T"))

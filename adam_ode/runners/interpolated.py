@@ -14,21 +14,39 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config_checks import require_start
 from ..experiments import ExperimentResult, RunContext, register
 from ..integrate import solve_ode
 from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
+from ._checks import (built, figure_run_steps, ode_run_steps, require_horizon, require_labels,
+                      require_numbers, saved)
 from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours
 from ._plot import STYLE, pyplot
 
-__all__ = ["run", "plot"]
+__all__ = ["run", "check", "estimate", "redraw", "plot"]
 
 EXPERIMENT = "interpolated"
 ODE_POINTS = 2001  # dense grid of the ODE curves in the figure
 SHOWN_RUN = 0  # the path drawn: the first run of each γ's stream (no selection)
 SUP_QUANTILE = 0.9  # upper quantile of the sup distance over runs reported with the median
+FIGURE_PANEL_WEIGHT = 0.25  # its panels are small (one curve pair each): 18 cost 1.8 s
+
+
+def check(config: dict) -> None:
+    """What the naming conventions leave: the problem and the start, and Adam's record at each
+    γ (distinct: they name the summary's entries; a·γ, b·γ < 1; T >= γ)."""
+    with built("problem"):
+        problem = make_problem(config["problem"])
+    require_start("x0", config["x0"], problem)
+    gammas = require_numbers("gammas", config["gammas"])
+    require_labels("gammas", gammas)
+    for i, gamma in enumerate(gammas):
+        with built(f"gammas[{i}]", gamma):
+            Adam(gamma, config["a"], config["b"], config["eps"])
+        require_horizon("T", config["T"], "gammas", gamma)
 
 
 def _coordinate_names(dim: int) -> list:
@@ -51,7 +69,7 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
     t_ode = np.linspace(0.0, T, ODE_POINTS)
     arrays = {"gammas": np.array(gammas), "ode_t": t_ode, "ode_z": ode(t_ode)}
     seeds = ctx.seed_sequence().spawn(len(gammas))
-    per_gamma, paths = [], []
+    per_gamma = []
     with ctx.progress(len(gammas) * (n_runs + 1), desc=EXPERIMENT) as bar:
         for i, (gamma, seed) in enumerate(zip(gammas, seeds)):
             n_steps = steps_for_horizon(T, gamma)
@@ -82,7 +100,6 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
             })
             arrays[f"gamma{i}_t"] = t
             arrays[f"gamma{i}_z"] = z
-            paths.append((t, z))
 
     sups = [g["sup_distance_z"] for g in per_gamma]
     summary = {
@@ -93,11 +110,20 @@ def run(config: dict, ctx: RunContext) -> ExperimentResult:
         "sup_decreases_with_gamma": bool(all(s1 > s2 for s1, s2 in zip(sups, sups[1:])))
         if gammas == sorted(gammas, reverse=True) else None,
     }
+    return ExperimentResult(summary=summary, arrays=arrays,
+                            figure=redraw(*saved(arrays, summary, config)),
+                            table=_table(summary))
+
+
+def redraw(arrays: dict, summary: dict):
+    """The figure of a run from its ``data.npz`` and ``summary.json`` (:func:`plot`)."""
+    gammas = [float(g) for g in arrays["gammas"]]
+    paths = [(arrays[f"gamma{i}_t"], arrays[f"gamma{i}_z"]) for i in range(len(gammas))]
     title = (r"Interpolated Adam process $z^\gamma(t)$ (colour) vs ODE $z(t)$ (black): x0 = "
-             f"{fmt_vector(x0)}, a = {a:g}, b = {b:g}, ε = {eps:g}, "
-             f"{problem.config()['name']}")
-    fig = plot(t_ode, arrays["ode_z"], gammas, paths, per_gamma, names, title)
-    return ExperimentResult(summary=summary, arrays=arrays, figure=fig, table=_table(summary))
+             f"{fmt_vector(summary['x0'])}, a = {summary['a']:g}, b = {summary['b']:g}, "
+             f"ε = {summary['eps']:g}, {summary['problem']['name']}")
+    return plot(arrays["ode_t"], arrays["ode_z"], gammas, paths, summary["per_gamma"],
+                summary["coordinates"], title)
 
 
 def _table(summary: dict) -> str:
@@ -145,7 +171,8 @@ def plot(t_ode, z_ode, gammas, paths, per_gamma, names, title=""):
 
 
 def estimate(config: dict):
-    """Cost of a run (:mod:`adam_ode.cost`): iterations, state size, memory."""
+    """Cost of a run (:mod:`adam_ode.cost`): n_runs + 1 runs per γ and the ODE solve on [0, T]
+    evaluated on each γ's grid, the figure."""
     from ..cost import (Cost, problem_dim, steps_covering, step_sizes, float_bytes, PER_RUN_FLOATS,
                         REFERENCE_COPIES)
 
@@ -155,4 +182,6 @@ def estimate(config: dict):
     # reference, the shown path and its gap to the reference, all (N+1, 3d), kept per γ
     memory = float_bytes(sum((REFERENCE_COPIES + 2) * (n + 1) * z for n in steps)
                          + n_runs * (PER_RUN_FLOATS + z))
-    return Cost((n_runs + 1) * sum(steps), z, memory, ("n_runs", "gammas"))
+    ode = ode_run_steps(config["T"], z, outputs=ODE_POINTS + sum(n + 1 for n in steps))
+    figure = figure_run_steps(len(gammas) * z * FIGURE_PANEL_WEIGHT, z)
+    return Cost((n_runs + 1) * sum(steps) + ode + figure, z, memory, ("n_runs", "gammas"))
