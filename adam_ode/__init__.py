@@ -50,7 +50,7 @@ from .paper import (U, adam_vector_field, autonomous_vector_field,  # noqa: E402
                     run_momentum_sgd, run_rmsprop, run_sgd, solve_gradient_flow,
                     solve_heavy_ball, solve_ode, sup_distance, unpack)
 
-from ._version import __version__  # noqa: E402
+from ._version import __version__  # noqa: E402, F401
 
 # Optimizers and problems of other installed packages (entry points), last: they may import
 # anything above. A broken one is left out and named in plugins.PLUGIN_ERRORS.

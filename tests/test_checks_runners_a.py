@@ -317,7 +317,7 @@ def test_zero_epochs_is_an_error_not_one_step(capsys):
 
 
 def _estimate(name, *sets):
-    return cost.estimate(name, ex.resolve_config(name, list(sets)))
+    return ex.estimate(name, ex.resolve_config(name, list(sets)))
 
 
 def test_logistic_regression_estimate_counts_the_limit_solves():
@@ -331,7 +331,7 @@ def test_logistic_regression_estimate_counts_the_limit_solves():
 
 def test_logistic_regression_estimate_counts_the_loss_of_every_iterate():
     config = ex.resolve_config("logistic-regression")
-    est = cost.estimate("logistic-regression", config)
+    est = ex.estimate("logistic-regression", config)
     n_steps = round(config["epochs"] * 569 / 16)
     # F at each recorded iterate of each run and optimizer: 569 samples x 30 features
     values = 4 * config["n_runs"] * (n_steps + 1) * 569 * 30
@@ -356,7 +356,7 @@ def test_a_loss_that_blows_up_is_reported_as_a_divergence(tmp_path):
 
 def test_implicit_bias_estimate_counts_the_limit_solves():
     config = ex.resolve_config("implicit-bias")
-    est = cost.estimate("implicit-bias", config)
+    est = ex.estimate("implicit-bias", config)
     steps = int(config["T"] / config["gamma"])
     n_eps = len(config["eps"])
     iterations = (config["n_runs"] * (1 + n_eps) + n_eps) * steps

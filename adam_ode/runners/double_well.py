@@ -1,6 +1,6 @@
 r"""Experiment ``double-well``: Adam on a non-convex problem with saddles (DoubleWell, d = 2).
 
-Three panels, three claims of MATH.md:
+Three panels, three claims of the paper (paper_notes.md, "Theorems ↔ the function that checks them"):
 
 1. Phase portrait (Theorem 3.2): from each start of ``portrait_x0`` the non-autonomous Adam ODE
    (eq. 3.3) converges to the critical set {−1, 0, 1}², saddles included when x0 lies on an axis

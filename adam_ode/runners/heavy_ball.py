@@ -2,7 +2,7 @@ r"""Experiment ``heavy-ball``: Adam as a heavy ball with time-dependent mass and
 
 Along the non-autonomous Adam ODE (eq. 3.3) the runner evaluates the coordinatewise mass
 M(t) = U(t, v(t))/a² and viscosity c2(t) = a M(t) + Ṁ(t) of the generalized heavy ball
-M ẍ + c2 ẋ + ∇F(x) = 0 (MATH.md, "Heavy ball with friction"), and the residual of that equation
+M ẍ + c2 ẋ + ∇F(x) = 0 (paper_notes.md, "Heavy ball with friction"), and the residual of that equation
 on the solved trajectory (:func:`adam_ode.heavy_ball.hbf_residual`), which must be of the
 size of the finite-difference error. Near t = 0, M ≈ t (ε + sqrt(S(x0))) → 0 while c2 → ε + sqrt(S(x0)):
 early Adam is a massless, preconditioned gradient flow (Lemma 7.3); for large t, M → (ε + sqrt(v))/a.
