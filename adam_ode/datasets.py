@@ -31,7 +31,8 @@ import numpy as np
 
 from ._validation import ParameterError
 
-__all__ = ["DATASETS", "load_dataset", "read_table", "standardize", "check_design"]
+__all__ = ["DATASETS", "load_dataset", "read_table", "standardize", "check_design",
+           "select_columns"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -83,6 +84,23 @@ def load_dataset(name: str, standardized: bool = True) -> tuple[np.ndarray, np.n
         if kind == "regression":
             y = (y - y.mean()) / y.std()
     return A, y
+
+
+def select_columns(A: np.ndarray, columns, where: str) -> np.ndarray:
+    """The feature columns ``columns`` of ``A`` (0-based, distinct; None: all of them), e.g. two
+    of a data set's features for a 2-D view."""
+    if columns is None:
+        return A
+    n_cols = A.shape[1]
+    valid = (isinstance(columns, (list, tuple)) and len(columns) > 0
+             and all(isinstance(c, (int, np.integer)) and not isinstance(c, bool)
+                     for c in columns)
+             and len(set(columns)) == len(columns)
+             and all(0 <= c < n_cols for c in columns))
+    if not valid:
+        raise ParameterError(f"{where}: columns = {columns!r} must be a non-empty list of "
+                             f"distinct column indices in [0, {n_cols - 1}]")
+    return np.ascontiguousarray(A[:, [int(c) for c in columns]])
 
 
 def read_table(path, where: str) -> tuple[np.ndarray, np.ndarray]:

@@ -100,3 +100,31 @@ def test_bad_config_through_the_cli_runs_nothing(tmp_path, capsys):
     assert code != 0
     assert not (out / "summary.json").exists()
     assert "header row" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, dataset", [("logistic-regression", "breast-cancer"),
+                                           ("least-squares", "diabetes")])
+def test_columns_of_a_bundled_dataset_rebuild_from_the_config(name, dataset):
+    from adam_ode import load_dataset, make_problem
+
+    problem = make_problem({"name": name, "dataset": dataset, "columns": [3, 1]})
+    A, _ = load_dataset(dataset)
+    assert problem.dim == 2 and np.array_equal(problem.A, A[:, [3, 1]])
+    again = make_problem(problem.config())
+    assert again.config() == problem.config() and np.array_equal(again.A, problem.A)
+
+
+@pytest.mark.parametrize("columns", [[], [0, 0], [0, 30], [-1], "0", [True]])
+def test_bad_columns_are_one_line_naming_the_key_and_range(columns):
+    from adam_ode import ParameterError, make_problem
+
+    with pytest.raises(ParameterError, match=r"columns = .* indices in \[0, 29\]"):
+        make_problem({"name": "logistic-regression", "dataset": "breast-cancer",
+                      "columns": columns})
+
+
+def test_a_logistic_config_whose_size_does_not_match_its_data_is_refused():
+    from adam_ode import ParameterError, make_problem
+
+    with pytest.raises(ParameterError, match="d = 5 does not match"):
+        make_problem({"name": "logistic-regression", "dataset": "breast-cancer", "d": 5})

@@ -225,3 +225,16 @@ def test_every_offered_optimizer_has_a_view(name):
     assert np.all(np.isfinite(view["sup_distance"]))
     assert ("lna_cov" in view) != ("lna" in view["notes"]), view["notes"]  # drawn, or why not
     assert ("energy_t" in view) != ("energy" in view["notes"]), view["notes"]
+
+
+def test_each_bundled_dataset_is_offered_on_two_of_its_features():
+    from adam_ode.datasets import DATASETS
+
+    choices = model.problem_choices()
+    for dataset in DATASETS:
+        labels = [label for label in choices if f"· {dataset} " in label]
+        assert labels, dataset
+        for label in labels:
+            config, x0 = choices[label]
+            assert config["dataset"] == dataset and len(config["columns"]) == 2
+            assert make_problem(config).dim == 2 and len(x0) == 2

@@ -5,7 +5,8 @@ registries alone (no per-optimizer or per-problem code):
 
 - :func:`problem_choices`: every registered problem that has a 2-D instance whose config
   rebuilds it (its ``example()``, else the same config with ``d = 2``, else ``{name, d = 2}``),
-  with its ``example_start()``;
+  with its ``example_start()``, and every problem that takes a bundled data set on that data
+  set's two features most correlated with the target;
 - :func:`hyper_fields`: a record class's hyperparameters as :class:`Field` (name, kind, default
   from ``example()``, whether it is the step field drawn as a log slider);
 - :func:`build_record`: a record from the widgets' texts, or the record's own one-line error and
@@ -73,6 +74,31 @@ def problem_choices() -> dict:
                 x0 = problem.example_start() if candidate is config else np.ones(2)
                 out[name] = (problem.config(), [float(v) for v in x0])
                 break
+    out.update(_dataset_choices())
+    return out
+
+
+def _dataset_choices() -> dict:
+    """Label -> (config, x0) of every registered problem that takes a bundled data set
+    (``dataset``, ``columns``), on each data set's two features most correlated with its
+    target: a 2-D view of real data."""
+    from ..datasets import DATASETS, load_dataset
+
+    out = {}
+    for dataset in DATASETS:
+        A, y = load_dataset(dataset)
+        correlation = np.abs((A - A.mean(0)).T @ (y - y.mean())) / len(y)  # columns standardised
+        columns = sorted(int(j) for j in np.argsort(-correlation)[:2])
+        for name in PROBLEMS:
+            candidate = {"name": name, "dataset": dataset, "columns": columns}
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    problem = make_problem(candidate)
+            except (ParameterError, TypeError, ValueError):
+                continue  # takes no data set, or not this one (labels of another kind)
+            out[f"{name} · {dataset} (columns {columns[0]}, {columns[1]})"] = (
+                problem.config(), [float(v) for v in problem.example_start()])
     return out
 
 

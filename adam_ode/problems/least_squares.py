@@ -159,6 +159,9 @@ class LeastSquares(Problem):
                                 self._row_projector)
 
     def config(self):
+        source = getattr(self, "_config_source", None)
+        if source is not None:  # rebuilt from its data set by make_problem
+            return {"name": self.name, **source, "batch_size": self.batch_size}
         return {"name": self.name, "n": self.n, "d": self.dim, "batch_size": self.batch_size}
 
 
@@ -171,16 +174,21 @@ def _synthetic(n: int = 200, d: int = 5, noise: float = 0.5, seed: int = 0,
     return LeastSquares(A, y, batch_size)
 
 
-def _from_dataset(dataset: str, batch_size: int = 1) -> LeastSquares:
+def _from_dataset(dataset: str, batch_size: int = 1, columns=None) -> LeastSquares:
     """The bundled data set ``dataset`` (standardised features and target, see
-    :func:`adam_ode.datasets.load_dataset`); an unknown name raises ParameterError."""
-    from ..datasets import DATASETS, load_dataset
+    :func:`adam_ode.datasets.load_dataset`), or its feature ``columns``; an unknown name raises
+    ParameterError."""
+    from ..datasets import DATASETS, load_dataset, select_columns
 
     if not isinstance(dataset, str) or dataset not in DATASETS:
         raise ParameterError(f"least-squares: unknown dataset {dataset!r}; bundled datasets: "
                              f"{', '.join(DATASETS)}")
     A, y = load_dataset(dataset)
-    return LeastSquares(A, y, batch_size)
+    problem = LeastSquares(select_columns(A, columns, f"least-squares, dataset {dataset!r}"), y,
+                           batch_size)
+    problem._config_source = {"dataset": dataset,
+                              **({} if columns is None else {"columns": list(columns)})}
+    return problem
 
 
 def _from_file(data: str, batch_size: int = 1) -> LeastSquares:

@@ -137,9 +137,10 @@ class LogisticRegression(Problem):
     def from_config(cls, **params):
         """``dataset`` (a bundled name, default ``"breast-cancer"``, standardised) or ``data``
         (a .csv with the label in the last column, or a .npz with A and y; used as given unless
-        ``standardize = true``), plus ``batch_size``, ``l2`` and ``intercept`` (append a column
-        of ones after standardising)."""
-        from ..datasets import check_design, load_dataset, read_table, standardize
+        ``standardize = true``), plus ``batch_size``, ``l2``, ``columns`` (the feature columns
+        to keep, 0-based) and ``intercept`` (append a column of ones after standardising). ``n``
+        and ``d``, as :meth:`config` writes them, must match the data."""
+        from ..datasets import check_design, load_dataset, read_table, select_columns, standardize
 
         batch_size = params.pop("batch_size", 1)
         l2 = params.pop("l2", 0.0)
@@ -147,6 +148,8 @@ class LogisticRegression(Problem):
         data = params.pop("data", None)
         dataset = params.pop("dataset", None)
         scale = params.pop("standardize", None)
+        columns = params.pop("columns", None)
+        expected = {key: params.pop(key) for key in ("n", "d") if key in params}
         if params:
             raise TypeError(f"unexpected parameters {sorted(params)}")
         if data is not None and dataset is not None:
@@ -161,12 +164,22 @@ class LogisticRegression(Problem):
             dataset = "breast-cancer" if dataset is None else dataset
             source = f"dataset {dataset!r}"
             A, y = load_dataset(dataset, standardized=True if scale is None else bool(scale))
+        A = select_columns(A, columns, f"{cls.name}: {source}")
         if intercept:
             A = np.hstack([A, np.ones((A.shape[0], 1))])
+        for key, value in expected.items():
+            actual = A.shape[0] if key == "n" else A.shape[1]
+            if value != actual:
+                raise ParameterError(f"{cls.name}: {key} = {value!r} does not match the "
+                                     f"{source} ({key} = {actual})")
         _check_labels(y, f"{cls.name}: {source}")
         problem = cls(A, y, batch_size, l2, source=source)
         problem._config_source = {"data": str(data)} if data is not None else \
             {"dataset": dataset}
+        if columns is not None:
+            problem._config_source["columns"] = list(columns)
+        if intercept:
+            problem._config_source["intercept"] = True
         return problem
 
     def _solve_minimizer(self):
