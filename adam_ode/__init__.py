@@ -7,7 +7,8 @@ Layers follow the mathematics of Barakat & Bianchi (SIAM J. Optim. 2021):
 - :mod:`adam_ode.optimizers`: the optimizer family, one module each (record, scaling with γ,
   numba step, NumPy transcription, continuous limit with its energy and fluctuation model);
 - :mod:`adam_ode.kernels`: the generic numba loop over any (problem, optimizer);
-- :mod:`adam_ode.integrate`: solving the continuous limits (the only caller of ``solve_ivp``);
+- :mod:`adam_ode.continuous`: solving the continuous limits (solver options, switching fields and
+  sliding modes; the only caller of ``solve_ivp``), re-exported by :mod:`adam_ode.integrate`;
 - :mod:`adam_ode.iterates`, :mod:`adam_ode.montecarlo`: paths of any optimizer, reproducible
   parallel Monte Carlo with streaming statistics;
 - :mod:`adam_ode.fluctuations`: linear-noise approximation and SDEs of the limits;
@@ -35,6 +36,7 @@ from .problems.logistic_regression import LogisticRegression  # noqa: E402
 from .optimizers import (OPTIMIZERS, SGD, AdaGrad, Adam, AdamDecreasing, Adamax,  # noqa: E402
                          AdamW, AMSGrad, ContinuousLimit, MomentumSGD, Nesterov, Optimizer,
                          RMSProp, make_optimizer)
+from .continuous import SolverBudgetError, SolverOptions, solver_defaults  # noqa: E402
 from .integrate import AdamTrajectory, Trajectory, solve_limit  # noqa: E402
 from .iterates import run_optimizer  # noqa: E402
 from .montecarlo import MonteCarloResult, limit_reference, monte_carlo  # noqa: E402
@@ -65,7 +67,8 @@ __all__ = [
     "load_dataset",
     "Optimizer", "OPTIMIZERS", "make_optimizer", "ContinuousLimit", "SGD", "MomentumSGD",
     "Nesterov", "AdaGrad", "RMSProp", "Adam", "AdamDecreasing", "AMSGrad", "AdamW", "Adamax",
-    "solve_limit", "Trajectory", "AdamTrajectory",
+    "solve_limit", "Trajectory", "AdamTrajectory", "SolverOptions", "solver_defaults",
+    "SolverBudgetError",
     "run_optimizer", "monte_carlo", "MonteCarloResult", "limit_reference",
     "linear_noise", "simulate_sde", "scale_hyperparameters",
     "sweep", "SweepTable",

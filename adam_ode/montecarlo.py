@@ -36,7 +36,7 @@ import numpy as np
 from . import interrupt
 from ._validation import (DivergenceWarning, ParameterError, check_int, check_nonnegative,
                           check_positive, check_vector)
-from .integrate import solve_limit
+from .continuous import solve_limit
 from .kernels.simulate import (kernel_inputs, kernels_for, simulate_chunk,
                                simulate_chunk_pairs)
 from .streams import seed_words
@@ -88,18 +88,19 @@ def _root_seed(seed) -> np.random.SeedSequence:
 
 
 def limit_reference(problem, optimizer: Optimizer, x0, n_steps: int, *,
-                    x_only: bool = False) -> np.ndarray:
+                    x_only: bool = False, solver=None) -> np.ndarray:
     """The optimizer's continuous limit at its times t_k = ``optimizer.times(k)``, k = 0 … n.
 
     Rows are in the optimizer's own state variables (:meth:`Optimizer.from_limit_state`), so
     that row k compares with z_k; ``x_only`` keeps the first d columns. Shape (n+1, width).
+    ``solver``: :class:`~adam_ode.SolverOptions` of the solve (default: the current defaults).
     """
     n_steps = check_int("n_steps", n_steps, 0)
     times = optimizer.times(np.arange(n_steps + 1))
     T = float(times[-1]) if n_steps > 0 else 0.0
     if not T > 0.0:
         raise ParameterError(f"the horizon t_n = {T:g} of n_steps = {n_steps} must be > 0")
-    traj = solve_limit(problem, optimizer.limit(), x0, T)
+    traj = solve_limit(problem, optimizer.limit(), x0, T, solver=solver)
     z = optimizer.from_limit_state(traj(np.minimum(times, T)))
     if x_only:
         z = z[:, :problem.dim]
@@ -224,7 +225,7 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
                 track_grad_norm: bool = True, burn_in: int = 0, record_every: int = 0,
                 workers: int | None = None, progress=None,
                 divergence_bound: float | None = None,
-                partial_reference: bool = False) -> MonteCarloResult:
+                partial_reference: bool = False, solver=None) -> MonteCarloResult:
     r"""R independent runs of ``optimizer`` from x0, statistics streamed per run.
 
     Parameters
@@ -263,6 +264,9 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
     divergence_bound : float > 0, optional
         A run diverges when some |x_i| exceeds it or x is not finite; default
         ``problem.divergence_bound(x0)`` (a million times the scale of x0 and of the minimizer).
+    solver : SolverOptions, optional
+        Options of the reference solve of ``reference="limit"`` (default: the current defaults,
+        :func:`adam_ode.solver_defaults`).
 
     Returns
     -------
@@ -291,7 +295,7 @@ def monte_carlo(problem, optimizer: Optimizer, x0, n_steps: int, n_runs: int, se
             raise ParameterError(f"reference must be an array, 'limit' or 'limit-x', "
                                  f"got {reference!r}")
         reference = limit_reference(problem, optimizer, x0, n_steps,
-                                    x_only=reference == "limit-x")
+                                    x_only=reference == "limit-x", solver=solver)
     elif reference is not None and not optimizer.uniform_steps:
         # An array reference is a path on the grid kγ; these iterates are at other times.
         raise ParameterError(f"an array reference cannot be used with {type(optimizer).__name__}"

@@ -33,7 +33,7 @@ from .analysis.lyapunov import (N_TIMES, LyapunovPhaseDiagram, LyapunovRecord,
                                 energy_phase_diagram, verify_energy)
 from .analysis.weak_convergence import (WeakConvergenceStudy, check_gammas,
                                         limit_convergence_study)
-from .integrate import ATOL, METHOD, RTOL, AdamTrajectory, Trajectory, solve_limit
+from .continuous import ATOL, RTOL, AdamTrajectory, Trajectory, solve_limit
 from .iterates import run_optimizer
 from .montecarlo import MonteCarloResult, _check_reference, monte_carlo, steps_for_horizon
 from .optimizers import SGD, Adam, AdamDecreasing, MomentumSGD, RMSProp
@@ -127,8 +127,8 @@ def gradient_flow_vector_field(t, x, problem):
 
 
 def solve_ode(problem, x0, a: float, b: float, eps: float, T: float, debias: bool = True, *,
-              t_eval=None, rtol: float = RTOL, atol: float = ATOL,
-              method: str = METHOD) -> AdamTrajectory:
+              t_eval=None, rtol: float | None = None, atol: float | None = None,
+              method: str | None = None, solver=None) -> AdamTrajectory:
     r"""The Adam ODE from z(0) = (x0, 0, 0) on [0, T]: eq. (3.3), or eq. (7.1) with
     ``debias=False``. ``solve_limit`` of ``AdamLimit(a, b, eps, debias)``; b > 4a warns
     (:class:`~adam_ode.LyapunovWarning`: the energy may then increase).
@@ -140,28 +140,30 @@ def solve_ode(problem, x0, a: float, b: float, eps: float, T: float, debias: boo
     eps = check_positive("eps", eps)
     warn_if_lyapunov_fails(a, b)
     traj = solve_limit(problem, AdamLimit(a, b, eps, bool(debias)), x0, T, t_eval=t_eval,
-                       rtol=rtol, atol=atol, method=method)
+                       solver=solver, rtol=rtol, atol=atol, method=method)
     config = {"problem": problem.config(), "x0": traj.config["x0"], "a": a, "b": b, "eps": eps,
               "T": traj.T, "debias": debias, "rtol": traj.config["rtol"],
-              "atol": traj.config["atol"], "method": method}
+              "atol": traj.config["atol"], "method": traj.config["method"]}
     return AdamTrajectory(traj.t, traj.y, traj.T, traj._dense, traj.nfev, config, traj.dim)
 
 
 def solve_heavy_ball(problem, x0, damping: float, T: float, gradient_scale: float = 1.0,
-                     v0=None, *, t_eval=None, rtol: float = RTOL, atol: float = ATOL,
-                     method: str = METHOD) -> Trajectory:
+                     v0=None, *, t_eval=None, rtol: float | None = None,
+                     atol: float | None = None, method: str | None = None,
+                     solver=None) -> Trajectory:
     """The classical heavy ball ẍ + λẋ + κ∇F(x) = 0 on y = (x, ẋ) from (x0, v0) (v0 = 0):
     with λ = κ = a, the limit of momentum SGD in the variable ẋ = −m."""
     limit = ClassicalHeavyBall(damping, gradient_scale, v0)
-    return solve_limit(problem, limit, x0, T, t_eval=t_eval, rtol=rtol, atol=atol,
-                       method=method)
+    return solve_limit(problem, limit, x0, T, t_eval=t_eval, solver=solver, rtol=rtol,
+                       atol=atol, method=method)
 
 
-def solve_gradient_flow(problem, x0, T: float, *, t_eval=None, rtol: float = RTOL,
-                        atol: float = ATOL, method: str = METHOD) -> Trajectory:
+def solve_gradient_flow(problem, x0, T: float, *, t_eval=None, rtol: float | None = None,
+                        atol: float | None = None, method: str | None = None,
+                        solver=None) -> Trajectory:
     """The gradient flow ẋ = −∇F(x) from x0 on [0, T] (the limit of SGD)."""
-    return solve_limit(problem, GradientFlow(), x0, T, t_eval=t_eval, rtol=rtol, atol=atol,
-                       method=method)
+    return solve_limit(problem, GradientFlow(), x0, T, t_eval=t_eval, solver=solver, rtol=rtol,
+                       atol=atol, method=method)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -204,29 +206,31 @@ def monte_carlo_adam(problem, x0, gamma, a, b, eps, n_steps, n_runs, seed, debia
                        **options)
 
 
-def reference_path(problem, x0, gamma, a, b, eps, T, debias: bool = True) -> np.ndarray:
-    """The Adam ODE solution (:func:`solve_ode`) on the grid kγ, k = 0 … N = floor(T/γ):
-    an array (N+1, 3d) to reuse across runs and calls."""
+def reference_path(problem, x0, gamma, a, b, eps, T, debias: bool = True, *,
+                   solver=None) -> np.ndarray:
+    """The Adam ODE solution (:func:`solve_ode`, options ``solver``) on the grid kγ,
+    k = 0 … N = floor(T/γ): an array (N+1, 3d) to reuse across runs and calls."""
     gamma = check_positive("gamma", gamma)
     n = steps_for_horizon(T, gamma)
-    traj = solve_ode(problem, x0, a, b, eps, T, debias=debias)
+    traj = solve_ode(problem, x0, a, b, eps, T, debias=debias, solver=solver)
     times = np.minimum(np.arange(n + 1) * gamma, float(T))
     return np.ascontiguousarray(traj(times), dtype=np.float64)
 
 
 def sup_distance(problem, x0, gamma, a, b, eps, T, n_runs, seed, workers=None, *,
                  debias: bool = True, reference=None, noise: bool = True,
-                 progress=None) -> np.ndarray:
+                 progress=None, solver=None) -> np.ndarray:
     r"""sup_{n ≤ T/γ} ‖z_n − z(nγ)‖ over ``n_runs`` independent Adam runs (Theorem 4.3).
 
     ``reference`` (N+1, 3d) is :func:`reference_path`'s array, solved here when omitted; run i
     draws from ``SeedSequence(seed).spawn(n_runs)[i]`` whatever ``workers``. Returns (n_runs,),
     ``inf`` for diverged runs (with a :class:`~adam_ode.DivergenceWarning` naming them).
+    ``solver``: options of the reference solve.
     """
     optimizer = Adam(gamma, a, b, eps, debias)
     n = steps_for_horizon(T, optimizer.gamma)
     if reference is None:
-        reference = reference_path(problem, x0, gamma, a, b, eps, T, debias)
+        reference = reference_path(problem, x0, gamma, a, b, eps, T, debias, solver=solver)
     else:
         reference = _check_reference(reference, problem.dim)
         if reference.shape != (n + 1, 3 * problem.dim):

@@ -33,7 +33,7 @@ import numpy as np
 from scipy.linalg import solve_continuous_lyapunov
 
 from .._validation import check_positive, check_vector
-from ..integrate import ATOL, RTOL, solve_limit, solve_system
+from ..continuous import resolve, solve_limit, solve_system
 from .noise import NoiseModel
 
 __all__ = ["LinearNoise", "linear_noise", "DEFAULT_POINTS", "QUANTILE_DRAWS"]
@@ -139,8 +139,8 @@ def stationary(model: NoiseModel, z_rest) -> np.ndarray | None:
     return 0.5 * (P + P.T)
 
 
-def linear_noise(problem, optimizer, x0, T: float, *, t_eval=None, rtol: float = RTOL,
-                 atol: float = ATOL) -> LinearNoise:
+def linear_noise(problem, optimizer, x0, T: float, *, t_eval=None, rtol: float | None = None,
+                 atol: float | None = None, solver=None) -> LinearNoise:
     r"""Predicted mean and covariance of the iterates z_n of ``optimizer`` (the LNA).
 
     Parameters
@@ -157,7 +157,9 @@ def linear_noise(problem, optimizer, x0, T: float, *, t_eval=None, rtol: float =
     t_eval : array, optional
         Output times (default :data:`DEFAULT_POINTS` uniform points on [0, T]).
     rtol, atol : float
-        Tolerances of both solves (defaults: :mod:`adam_ode.integrate`'s).
+        Tolerances of both solves (they override ``solver``'s).
+    solver : SolverOptions, optional
+        Options of both solves (default: :func:`adam_ode.continuous.current_defaults`).
 
     Returns
     -------
@@ -168,7 +170,9 @@ def linear_noise(problem, optimizer, x0, T: float, *, t_eval=None, rtol: float =
     x0 = check_vector("x0", x0, problem.dim)
     model = NoiseModel(problem, optimizer)
     limit = model.limit
-    traj = solve_limit(problem, limit, x0, T, rtol=rtol, atol=atol)
+    options = resolve(solver, rtol=rtol, atol=atol)
+    rtol, atol = options.rtol, options.atol
+    traj = solve_limit(problem, limit, x0, T, solver=options)
     blocks, k = model.blocks, model.k
     n_b, s = blocks.shape
 
@@ -190,7 +194,7 @@ def linear_noise(problem, optimizer, x0, T: float, *, t_eval=None, rtol: float =
         JP = Jb @ Pb
         return (JP + JP.transpose(0, 2, 1) + Qb).ravel()
 
-    sol = solve_system(rhs, (t_s, T), P_s.ravel(), rtol=rtol, atol=atol,
+    sol = solve_system(rhs, (t_s, T), P_s.ravel(), solver=options,
                        what=f"linear_noise({type(optimizer).__name__})")
 
     def P_of(t):

@@ -323,7 +323,7 @@ class ContinuousLimit:
     ``time`` (how the limit's time relates to the step index), and define
     :meth:`field` (with its t = 0 limit) and :meth:`initial_state`. A limit whose field is
     singular at t = 0 sets ``singular = True`` and provides the solver-side pieces used by
-    :func:`adam_ode.integrate.solve_limit`:
+    :func:`adam_ode.continuous.solve_limit`:
 
     - :meth:`start_time`: the short start t_s given the absolute tolerance;
     - :meth:`start`: the solver variables w(t_s) from a Taylor expansion at t = 0;
@@ -359,6 +359,33 @@ class ContinuousLimit:
 
     def to_state(self, t, w) -> np.ndarray:
         return w
+
+    # Switching fields (adam_ode.continuous; paper_notes.md, "Switching fields and sliding
+    # modes"). A limit whose field switches on surfaces σ_i(t, w) = 0 (a sign, a running max)
+    # sets ``has_switches`` and defines :meth:`switching` and :meth:`field_on` in its solver
+    # variables w (= z for a regular limit); the solver integrates a smooth field between
+    # switches and Filippov's sliding field on attracting surfaces.
+    has_switches = False
+
+    def switching(self, t, w, problem) -> np.ndarray:
+        """σ (n,): the surfaces whose sign changes switch the field (none by default)."""
+        return np.zeros(0)
+
+    def field_on(self, t, w, problem, signs) -> np.ndarray:
+        """The solver field with sign(σ_i) replaced by ``signs[i]`` ∈ [−1, 1]: ±1 are the
+        one-sided fields, a value in between their convex combination (affine in each
+        ``signs[i]``; the sliding field is this at the equivalent control)."""
+        raise NotImplementedError(f"{type(self).__name__} has no switched field")
+
+    def switching_jacobian(self, t, w, problem):
+        """(∂σ/∂w (n, k), ∂σ/∂t (n,)), or None for central differences."""
+        return None
+
+    @property
+    def trajectory_slots_as_properties(self) -> bool:
+        """Solutions are :class:`~adam_ode.AdamTrajectory` (attributes z, x, m, v of the packed
+        Adam state) rather than the generic trajectory (each slot an attribute)."""
+        return tuple(self.slots) == ("x", "m", "v")
 
     def energy(self, t, z, problem):
         raise NotImplementedError(f"{type(self).__name__} has no known energy")
