@@ -56,9 +56,10 @@ def test_separable_sde_kernel_is_bit_identical_to_the_generic_one():
                                                                  debias=False), [1.0, -0.5]),
              (DoubleWell(), Adam(0.02, 3.0, 1.0, 1e-8), [0.7, 0.7])]
     for problem, opt, x0 in cases:
-        fast = simulate_sde(problem, opt, x0, 2.0, 40, 3, record_every=7, workers=2)
+        fast = simulate_sde(problem, opt, x0, 2.0, 40, 3, record_every=7, workers=2,
+                            variant="gaussian")
         ref = simulate_sde(problem, opt, x0, 2.0, 40, 3, record_every=7, workers=1,
-                           kernel="generic")
+                           kernel="generic", variant="gaussian")
         assert fast.config["kernel"] == "separable" and ref.config["kernel"] == "generic"
         assert np.array_equal(fast.final_state, ref.final_state)
         assert np.array_equal(fast.record, ref.record)

@@ -56,7 +56,8 @@ def test_in_kernel_streams_equal_per_path_generators(case):
         problem, x0 = ao.StochasticQuadratic(h=[1.0, 0.5], sigma=1.0), np.array([1.0, -0.5])
     else:
         problem, x0 = ao.LinearRegression2D(), np.array([-1.0, 4.0])
-    result = simulate_sde(problem, ao.Adam(0.01, 2.0, 1.0, 0.1), x0, 2.0, 5, 7, workers=2)
+    result = simulate_sde(problem, ao.Adam(0.01, 2.0, 1.0, 0.1), x0, 2.0, 5, 7, workers=2,
+                          variant="gaussian")
     assert result.config["kernel"] == case
     final = np.empty((5, 6))
     for r in range(5):

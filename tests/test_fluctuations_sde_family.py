@@ -47,7 +47,7 @@ def numpy_euler_maruyama(problem, optimizer, x0, n_steps, seed, r, n_paths):
 def test_kernel_is_the_numpy_euler_maruyama(opt):
     n = 60
     T = n * float(opt.times(1))
-    res = simulate_sde(PROBLEM, opt, X0, T, 3, seed=5)
+    res = simulate_sde(PROBLEM, opt, X0, T, 3, seed=5, variant="gaussian")
     assert res.n_steps == n
     for r in range(3):
         ref = numpy_euler_maruyama(PROBLEM, opt, X0, n, 5, r, 3)

@@ -6,7 +6,10 @@ r"""Fluctuations of the iterates around their continuous limit.
 - :mod:`.lna`: the linear-noise approximation Cov z_n ≈ Δt·P(nΔt), Ṗ = JP + PJᵀ + Q;
 - :mod:`.sde`: Adam's SDE paths (first order and the second-order modified equation), numba
   kernels, and :func:`simulate_sde`, which runs :mod:`.sde_family`'s generic first-order kernel
-  for the other optimizers;
+  for the other optimizers, and (:mod:`.sde_family`) the variants valid from the first step of
+  Adam, RMSProp and AdamW (default ``hybrid``: the discrete recursion until v has left 0);
+- :mod:`.validity`: :func:`validity_table`, the SDE against the discrete iterates (Var ratios,
+  mean z-scores) on the cases where the Gaussian SDE from v = 0 fails;
 - :mod:`.scaling`: scaling rules (SGD, momentum, Nesterov linear; Adam, AdamW, RMSProp square
   root) derived from the LNA.
 
@@ -20,7 +23,8 @@ from .moments import GradientMoments, gradient_moments
 from .noise import NoiseModel, noise_model, supports_fluctuations
 from .scaling import ScaledHyperparameters, scale_hyperparameters
 from .sde import SDEResult, simulate_sde
+from .validity import validity_table
 
 __all__ = ["CorrelatedQuadratic", "GradientMoments", "gradient_moments", "NoiseModel",
            "noise_model", "supports_fluctuations", "LinearNoise", "linear_noise",
-           "SDEResult", "simulate_sde", "ScaledHyperparameters", "scale_hyperparameters"]
+           "SDEResult", "simulate_sde", "validity_table", "ScaledHyperparameters", "scale_hyperparameters"]

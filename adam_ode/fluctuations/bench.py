@@ -26,11 +26,13 @@ N_PATHS = 4000
 T_SDE = 10.0  # 1000 steps at γ = 0.01
 
 
-def _sde_ns(problem, opt, order, workers, x0, kernel="auto"):
+def _sde_ns(problem, opt, order, workers, x0, kernel="auto", variant="gaussian"):
+    # the Gaussian kernels by default (the rows name them); variant="hybrid": the default of
+    # the adaptive optimizers (discrete steps until v has left 0, then the staged kernel)
     simulate_sde(problem, opt, x0, 0.1, 4, 0, order=order, workers=workers,
-                 kernel=kernel)  # compile / load
+                 kernel=kernel, variant=variant)  # compile / load
     res = simulate_sde(problem, opt, x0, T_SDE, N_PATHS, 1, order=order, workers=workers,
-                       kernel=kernel)
+                       kernel=kernel, variant=variant)
     return res.elapsed / (N_PATHS * res.n_steps) * 1e9
 
 
@@ -55,6 +57,11 @@ def run_rows():
                      f"family kernel", _sde_ns(problem, rms, 1, workers, x0),
                      f"ns per path·step, {N_PATHS} paths (dense moments + 4x4 Cholesky)"))
     reg = LinearRegression2D()
+    adam_reg = Adam(0.01, 4.0, 1.0, 0.01)
+    for variant in ("gaussian", "hybrid"):
+        rows.append((f"SDE order 1, Adam on the 2-D regression, 1 worker(s), {variant}",
+                     _sde_ns(reg, adam_reg, 1, 1, np.array([-1.0, 4.0]), variant=variant),
+                     f"ns per path·step, {N_PATHS} paths"))
     start = time.perf_counter()
     linear_noise(reg, Adam(0.01, 4.0, 1.0, 0.01), [-1.0, 4.0], 25.0)
     rows.append(("LNA solve, Adam on the 2-D regression, T = 25", (time.perf_counter() - start)

@@ -55,10 +55,10 @@ from ..streams import STATE_SIZE, child_state, normal, seed_words
 from .moments import diagonal_moments, has_diagonal_moments, has_kernel_moments, noise_moments
 from .paths import (PIVOT_FLOOR, PathRun, SDEResult, _noise_factor, correlate, store_row,
                     warn_divergences)
-from .sde_family import simulate_family_sde
+from .sde_family import VARIANTS, check_variant, simulate_family_sde, simulate_staged_sde
 
 __all__ = ["SDEResult", "simulate_sde", "sde_path", "sde_path_separable", "has_specialised_sde",
-           "LIE_STEP", "PIVOT_FLOOR"]
+           "LIE_STEP", "PIVOT_FLOOR", "VARIANTS"]
 
 LIE_STEP = 1e-5  # step of the central difference of h along (1, h) in the modified drift
 
@@ -261,7 +261,8 @@ def has_specialised_sde(limit) -> bool:
 
 def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: int = 1,
                  dt: float | None = None, *, record_every: int = 0,
-                 workers: int | None = None, kernel: str = "auto") -> SDEResult:
+                 workers: int | None = None, kernel: str = "auto",
+                 variant: str = "auto") -> SDEResult:
     r"""Paths of an optimizer's first-order SDE, or of Adam's second-order modified equation.
 
     Parameters
@@ -302,7 +303,18 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
         "auto": order 1 on a separable problem (StochasticQuadratic, DoubleWell) runs
         :func:`sde_path_separable` (per-coordinate 2×2 factors); "generic" forces
         :func:`sde_path` (dense moments and Cholesky every step). Both give bit-identical
-        results; "generic" is there for benchmarks and checks.
+        results; "generic" is there for benchmarks and checks (variant ``gaussian``).
+    variant : "auto", "hybrid", "gaussian" or "ode-v"
+        How v is kept valid from v = 0 (paper_notes.md "SDE from the first step").
+        "hybrid" (the default, "auto", of Adam, RMSProp and AdamW at order 1): each path runs the
+        discrete recursion (sampled gradients, in the limit's variables) until
+        ρ = max_i sqrt(Δt·b·Var g_i²/2)/v_i ≤ :data:`~.sde_family.RHO_SWITCH`, then the
+        Gaussian SDE (the step of the hand-over per path: ``config["hand_over_steps"]``).
+        "gaussian": the Gaussian SDE from the first step (v ← max(v, 0)), today's paths bit
+        for bit; the default of the other optimizers and of order 2. "ode-v": the Gaussian
+        SDE with v's noise dropped (v follows its ODE given x, as in Malladi et al. 2022).
+        Both non-Gaussian variants are weak order 1 and advance (m, v) before x, as the
+        discrete scheme; :func:`~.sde_family.simulate_staged_sde` runs them.
     """
     if not has_kernel_moments(problem):
         raise ParameterError(f"simulate_sde has no numba noise moments for "
@@ -310,6 +322,10 @@ def simulate_sde(problem, optimizer, x0, T: float, n_paths: int, seed, order: in
     if kernel not in ("auto", "generic"):
         raise ParameterError(f"kernel must be 'auto' or 'generic', got {kernel!r}")
     limit = optimizer.limit()
+    variant = check_variant(variant, limit, optimizer.name, order)
+    if variant != "gaussian":
+        return simulate_staged_sde(problem, optimizer, x0, T, n_paths, seed, variant, dt,
+                                   record_every=record_every, workers=workers)
     if not has_specialised_sde(limit):
         return simulate_family_sde(problem, optimizer, x0, T, n_paths, seed, order, dt,
                                    record_every=record_every, workers=workers)
