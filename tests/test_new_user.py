@@ -344,7 +344,7 @@ def test_the_committed_figures_hold_the_default_runs():
 
 
 def test_solve_limit_takes_a_record_and_stops_a_stalled_solve():
-    from adam_ode.integrate import SolverBudgetError, _checked_solve
+    from adam_ode.continuous import SolverBudgetError, SolverOptions, checked_solve
 
     problem = ao.LinearRegression2D()
     record = ao.Adam(gamma=0.01, a=1.0, b=1.0, eps=0.01)
@@ -354,8 +354,8 @@ def test_solve_limit_takes_a_record_and_stops_a_stalled_solve():
     with pytest.raises(ParameterError, match="ContinuousLimit"):
         ao.solve_limit(problem, "adam", [-1.0, 4.0], 3.0)
     with pytest.raises(SolverBudgetError, match=r"stopped at t = [\d.]+ of T = 1e\+09 after 500"):
-        _checked_solve(lambda t, y: -y, (0.0, 1e9), np.ones(1), 1e-11, 1e-13, "DOP853", "demo",
-                       max_evaluations=500)
+        checked_solve(lambda t, y: -y, (0.0, 1e9), np.ones(1),
+                      SolverOptions(max_evaluations=500), "demo")
 
 
 def test_divergence_counts_reach_the_summary_from_the_warning_fields(tmp_path):
