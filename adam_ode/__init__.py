@@ -37,7 +37,7 @@ from .optimizers import (OPTIMIZERS, SGD, AdaGrad, Adam, AdamDecreasing, Adamax,
                          AdamW, AMSGrad, ContinuousLimit, MomentumSGD, Nesterov, Optimizer,
                          RMSProp, make_optimizer)
 from .continuous import SolverBudgetError, SolverOptions, solver_defaults  # noqa: E402
-from .integrate import AdamTrajectory, Trajectory, solve_limit  # noqa: E402
+from .continuous import AdamTrajectory, Trajectory, solve_limit  # noqa: E402
 from .iterates import run_optimizer  # noqa: E402
 from .montecarlo import MonteCarloResult, limit_reference, monte_carlo  # noqa: E402
 from .fluctuations import linear_noise, scale_hyperparameters, simulate_sde  # noqa: E402

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import ParameterError, check_int, check_positive
-from ..integrate import solve_limit
+from ..continuous import solve_limit
 from ..montecarlo import monte_carlo, steps_for_horizon
 from .lyapunov import ParameterAttributes, max_energy_increase
 

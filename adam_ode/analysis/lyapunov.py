@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import ParameterError, check_int
-from ..integrate import ATOL, RTOL, solve_limit
+from ..continuous import ATOL, RTOL, solve_limit
 
 __all__ = [
     "max_energy_increase",

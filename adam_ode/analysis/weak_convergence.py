@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import ParameterError, check_int, check_positive, check_vector
-from ..integrate import solve_limit
+from ..continuous import solve_limit
 from ..montecarlo import monte_carlo, steps_for_horizon
 from .statistics import loglog_slope, summarize_sample
 

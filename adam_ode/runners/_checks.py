@@ -220,7 +220,7 @@ def budgeted_ode_run_steps(horizon: float, state_floats: int, outputs: int = 0,
     """Run·steps of one continuous-time solve (:func:`ode_run_steps`), at most the cost of the
     solver's budget of field evaluations (:data:`adam_ode.integrate.MAX_EVALUATIONS` at
     ``seconds_per_evaluation`` each), where a solve on a long horizon stops with an error."""
-    from ..integrate import MAX_EVALUATIONS
+    from ..continuous import MAX_EVALUATIONS
 
     run_steps = ode_run_steps(horizon, state_floats, outputs=outputs,
                               seconds_per_time=seconds_per_time)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config_checks import require_in, require_points, require_start, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
-from ..integrate import solve_limit
+from ..continuous import solve_limit
 from ..iterates import run_optimizer
 from ..montecarlo import monte_carlo
 from ..optimizers import AdaGrad, RMSProp

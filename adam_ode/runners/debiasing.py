@@ -30,7 +30,7 @@ import numpy as np
 from .._validation import check_vector
 from ..config_checks import require_in, require_start
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
-from ..integrate import solve_ode
+from ..paper import solve_ode
 from ..iterates import Adam, run_optimizer
 from ..montecarlo import monte_carlo, run_seed_sequence
 from ..problems import make_problem

@@ -23,7 +23,7 @@ from ..analysis.long_run import compare_decreasing_constant, ergodic_study
 from ..analysis.statistics import loglog_slope
 from ..config_checks import require_points, require_start, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
-from ..integrate import solve_ode
+from ..paper import solve_ode
 from ..optimizers import Adam, AdamDecreasing
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import DoubleWell, make_problem

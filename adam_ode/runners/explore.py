@@ -32,7 +32,7 @@ import numpy as np
 
 from .._validation import DivergenceWarning, ParameterError
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
-from ..integrate import solve_limit
+from ..continuous import solve_limit
 from ..montecarlo import monte_carlo
 from ..optimizers import make_optimizer
 from ..problems import make_problem

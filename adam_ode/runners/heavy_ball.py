@@ -19,7 +19,7 @@ import numpy as np
 from ..config_checks import require_start, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
 from ..heavy_ball import HBF_FD_STEP, friction, hbf_residual, mass
-from ..integrate import solve_gradient_flow, solve_heavy_ball, solve_ode
+from ..paper import solve_gradient_flow, solve_heavy_ball, solve_ode
 from ..iterates import SGD, Adam, MomentumSGD
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem

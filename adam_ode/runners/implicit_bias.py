@@ -31,7 +31,7 @@ from scipy.optimize import linprog
 
 from ..config_checks import require_choice, require_in
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
-from ..integrate import MAX_EVALUATIONS, SolverBudgetError, solve_limit
+from ..continuous import MAX_EVALUATIONS, SolverBudgetError, solve_limit
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..optimizers import SGD, Adam
 from ..problems.least_squares import LeastSquares

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..config_checks import require_start
 from ..experiments import ExperimentResult, RunContext, register
-from ..integrate import solve_ode
+from ..paper import solve_ode
 from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem

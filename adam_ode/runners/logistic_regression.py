@@ -17,7 +17,7 @@ import numpy as np
 
 from .._validation import DivergenceWarning
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
-from ..integrate import SolverBudgetError, solve_limit
+from ..continuous import SolverBudgetError, solve_limit
 from ..montecarlo import monte_carlo
 from ..optimizers import SGD, AdaGrad, Adam, RMSProp
 from ..problems import make_problem

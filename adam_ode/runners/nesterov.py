@@ -21,7 +21,7 @@ import numpy as np
 
 from ..config_checks import require_in, require_positive, require_start, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
-from ..integrate import solve_limit
+from ..continuous import solve_limit
 from ..iterates import run_optimizer
 from ..optimizers import SGD, Nesterov
 from ..problems import StochasticQuadratic, make_problem

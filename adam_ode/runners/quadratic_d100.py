@@ -20,7 +20,7 @@ import numpy as np
 
 from ..config_checks import require_start, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
-from ..integrate import solve_ode
+from ..paper import solve_ode
 from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import StochasticQuadratic, make_problem

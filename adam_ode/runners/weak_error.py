@@ -65,7 +65,7 @@ from ..experiments import ExperimentError, ExperimentResult, RunContext, registe
 from ..fluctuations import CorrelatedQuadratic
 from ..fluctuations.coupled import coupled_paths
 from ..fluctuations.independent import independent_paths
-from ..integrate import solve_system
+from ..continuous import solve_system
 from ..optimizers import Adam
 from ..problems import make_problem
 from ..problems.base import has_kernel_moments

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config_checks import show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
-from ..integrate import solve_limit
+from ..continuous import solve_limit
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..optimizers import Adam, AdamW
 from ..optimizers.adamw import rest_point
