@@ -20,22 +20,11 @@ from adam_ode.experiments import run_experiment
 from adam_ode.redraw import redraw, redraw_run
 from adam_ode.runners import _checks, implicit_bias, logistic_regression
 
+from runner_checks import (check_bad_value, check_shipped_config, cli_error, estimate, labels,
+                           lines, uncovered_keys)
+
 GROUP_A = ("adagrad-rmsprop", "convergence", "debiasing", "double-well", "family",
            "fluctuations", "heavy-ball", "implicit-bias", "interpolated", "logistic-regression")
-
-
-def cli_error(capsys, name, *sets):
-    """The one stderr line of a refused dry run of ``name`` with ``--set`` ``sets``."""
-    args = ["run", name, "--dry-run"]
-    for item in sets:
-        args += ["--set", item]
-    code = main(args)
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2, err
-    assert "Traceback" not in err
-    assert len(lines) == 1 and lines[0].startswith("adam-ode: error: "), err
-    return lines[0]
 
 
 # The family's optimizer tables: (table, key, --set value, fragment of the message).
@@ -253,37 +242,18 @@ BAD = [
                          ids=[f"{n}:{' '.join(s)}" for n, _, s, _ in BAD])
 def test_a_bad_value_is_one_line_naming_the_key(name, key, sets, fragments, capsys,
                                                 tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    line = cli_error(capsys, name, *sets)
-    for fragment in fragments:
-        assert fragment in line, (fragment, line)
-    assert not any(tmp_path.iterdir())  # refused before any output directory
-
-
-def _leaf_keys(config: dict, prefix: str = "") -> set:
-    """Dotted keys of a config as ``--set`` names them; a problem table counts as one key."""
-    out = set()
-    for key, value in config.items():
-        if isinstance(value, dict) and key != "problem":
-            out |= _leaf_keys(value, f"{prefix}{key}.")
-        else:
-            out.add(f"{prefix}{key}")
-    return out
+    check_bad_value(capsys, tmp_path, monkeypatch, name, sets, fragments)
 
 
 @pytest.mark.parametrize("name", GROUP_A)
 def test_every_key_has_a_bad_value_above(name):
-    covered = {key for n, key, _, _ in BAD if n == name}
-    keys = _leaf_keys(ex.load_config(name)[0])
-    missing = {k for k in keys if not any(c == k or c.startswith(f"{k}.") for c in covered)}
+    missing = uncovered_keys(BAD, name)
     assert not missing, missing
 
 
 @pytest.mark.parametrize("name", GROUP_A)
 def test_the_shipped_config_passes_its_checks(name, tmp_path):
-    rec = run_experiment(name, out_dir=tmp_path / "out", dry_run=True)
-    assert rec.result is None and rec.summary["estimate"]["run_steps"] > 0
-    assert not (tmp_path / "out").exists()
+    check_shipped_config(name, tmp_path)
 
 
 # ----------------------------------------------------------------------------- reported defects
@@ -316,14 +286,10 @@ def test_zero_epochs_is_an_error_not_one_step(capsys):
     assert "epochs = 0: must be an integer >= 1" in line
 
 
-def _estimate(name, *sets):
-    return ex.estimate(name, ex.resolve_config(name, list(sets)))
-
-
 def test_logistic_regression_estimate_counts_the_limit_solves():
     # gamma_sgd = 1e6 changes no iteration count, only the SGD limit's horizon (n_steps·γ):
     # that solve runs into the solver's budget of field evaluations (about 12 s).
-    base, huge = _estimate("logistic-regression"), _estimate("logistic-regression",
+    base, huge = estimate("logistic-regression"), estimate("logistic-regression",
                                                              "gamma_sgd=1e6")
     assert huge.seconds(1) > base.seconds(1) + 5.0
     assert huge.seconds(1) < cost.TIME_LIMIT_S  # the budget caps it: not refused as hours
@@ -416,14 +382,6 @@ TINY = {
 }
 
 
-def _labels(fig):
-    return [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes]
-
-
-def _lines(fig):
-    return [len(ax.get_lines()) for ax in fig.axes]
-
-
 @pytest.mark.parametrize("name", GROUP_A)
 def test_redraw_gives_the_runs_figure_again(name, tmp_path):
     rec = run_experiment(name, overrides=TINY[name], out_dir=tmp_path / "run", quiet=True,
@@ -433,9 +391,9 @@ def test_redraw_gives_the_runs_figure_again(name, tmp_path):
     assert again.read_bytes() == (tmp_path / "run" / "figure.png").read_bytes()
     figure = redraw_run(tmp_path / "run")
     assert len(figure.axes) == len(rec.result.figure.axes)
-    assert _labels(figure) == _labels(rec.result.figure)
-    assert _lines(figure) == _lines(rec.result.figure) and sum(_lines(figure)) > 0
-    assert any(title for title, _, _ in _labels(figure))
+    assert labels(figure) == labels(rec.result.figure)
+    assert lines(figure) == lines(rec.result.figure) and sum(lines(figure)) > 0
+    assert any(title for title, _, _ in labels(figure))
     assert redraw(tmp_path / "run") == tmp_path / "run" / "figure.png"
 
 

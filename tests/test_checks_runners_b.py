@@ -14,22 +14,11 @@ from adam_ode.cli import main
 from adam_ode.experiments import ExperimentError, run_experiment
 from adam_ode.redraw import redraw, redraw_run
 
+from runner_checks import (check_bad_value, check_shipped_config, cli_error, estimate, labels,
+                           uncovered_keys)
+
 GROUP_B = ("lyapunov", "minibatch", "nesterov", "quadratic-d100", "reddi", "scaling-rule",
            "weak-convergence", "weak-error", "weight-decay")
-
-
-def cli_error(capsys, name, *sets):
-    """The one stderr line of a refused dry run of ``name`` with ``--set`` ``sets``."""
-    args = ["run", name, "--dry-run"]
-    for item in sets:
-        args += ["--set", item]
-    code = main(args)
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2, err
-    assert "Traceback" not in err
-    assert len(lines) == 1 and lines[0].startswith("adam-ode: error: "), err
-    return lines[0]
 
 
 # (experiment, key of the config, --set values, fragments of the message: the key as written
@@ -234,38 +223,18 @@ BAD = [
                          ids=[f"{n}:{' '.join(s)}" for n, _, s, _ in BAD])
 def test_a_bad_value_is_one_line_naming_the_key(name, key, sets, fragments, capsys,
                                                 tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    line = cli_error(capsys, name, *sets)
-    for fragment in fragments:
-        assert fragment in line, (fragment, line)
-    assert not any(tmp_path.iterdir())  # refused before any output directory
-
-
-def _leaf_keys(config: dict, prefix: str = "") -> set:
-    """Dotted keys of a config as ``--set`` names them; a problem table counts as one key."""
-    out = set()
-    for key, value in config.items():
-        if isinstance(value, dict) and key != "problem":
-            out |= _leaf_keys(value, f"{prefix}{key}.")
-        else:
-            out.add(f"{prefix}{key}")
-    return out
+    check_bad_value(capsys, tmp_path, monkeypatch, name, sets, fragments)
 
 
 @pytest.mark.parametrize("name", GROUP_B)
 def test_every_key_has_a_bad_value_above(name):
-    covered = {key for n, key, _, _ in BAD if n == name}
-    keys = _leaf_keys(ex.load_config(name)[0])
-    # a key's own entries (problem.p, adam.gamma) or the key itself count
-    missing = {k for k in keys if not any(c == k or c.startswith(f"{k}.") for c in covered)}
+    missing = uncovered_keys(BAD, name)
     assert not missing, missing
 
 
 @pytest.mark.parametrize("name", GROUP_B)
 def test_the_shipped_config_passes_its_checks(name, tmp_path):
-    rec = run_experiment(name, out_dir=tmp_path / "out", dry_run=True)
-    assert rec.result is None and rec.summary["estimate"]["run_steps"] > 0
-    assert not (tmp_path / "out").exists()
+    check_shipped_config(name, tmp_path)
 
 
 # ----------------------------------------------------------------------------- reported defects
@@ -363,19 +332,15 @@ def test_weak_error_in_a_users_file_needs_every_key_of_a_study(tmp_path, capsys)
 # ----------------------------------------------------------------------------- cost estimates
 
 
-def _estimate(name, *sets):
-    return ex.estimate(name, ex.resolve_config(name, list(sets)))
-
-
 def test_lyapunov_estimate_counts_the_ode_solves():
     # n_times changes only the evaluation grid of the solves, not the Monte Carlo
-    assert _estimate("lyapunov", "n_times=400001").run_steps > \
-        _estimate("lyapunov", "n_times=4001").run_steps
+    assert estimate("lyapunov", "n_times=400001").run_steps > \
+        estimate("lyapunov", "n_times=4001").run_steps
 
 
 def test_nesterov_estimate_counts_the_sbc_ode():
-    assert _estimate("nesterov", "flat_ode_k_max=10000").run_steps > \
-        _estimate("nesterov", "flat_ode_k_max=1000").run_steps
+    assert estimate("nesterov", "flat_ode_k_max=10000").run_steps > \
+        estimate("nesterov", "flat_ode_k_max=1000").run_steps
 
 
 def test_minibatch_estimate_counts_the_gradient_norm_of_every_recorded_iterate():
@@ -389,7 +354,7 @@ def test_minibatch_estimate_counts_the_gradient_norm_of_every_recorded_iterate()
 
 
 def test_reddi_estimate_counts_its_python_loop_even_for_one_run():
-    est = _estimate("reddi", "n_runs=1", "gammas=[1e-5]")  # a loop of 3e6 iterations
+    est = estimate("reddi", "n_runs=1", "gammas=[1e-5]")  # a loop of 3e6 iterations
     assert est.seconds(1) > 3e6 * 1e-6
 
 
@@ -414,10 +379,6 @@ TINY = {
 }
 
 
-def _labels(fig):
-    return [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes]
-
-
 @pytest.mark.parametrize("name", GROUP_B)
 def test_redraw_gives_the_runs_figure_again(name, tmp_path):
     rec = run_experiment(name, overrides=TINY[name], out_dir=tmp_path / "run", quiet=True,
@@ -426,5 +387,5 @@ def test_redraw_gives_the_runs_figure_again(name, tmp_path):
     assert again.read_bytes() == (tmp_path / "run" / "figure.png").read_bytes()
     figure = redraw_run(tmp_path / "run")
     assert len(figure.axes) == len(rec.result.figure.axes)
-    assert _labels(figure) == _labels(rec.result.figure)
-    assert any(title for title, _, _ in _labels(figure))
+    assert labels(figure) == labels(rec.result.figure)
+    assert any(title for title, _, _ in labels(figure))
