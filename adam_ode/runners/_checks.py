@@ -22,6 +22,7 @@ from ..config_checks import keyed, require_positive, show
 
 __all__ = ["built", "because", "require_int", "require_ints", "require_numbers", "require_table",
            "require_pair", "require_window", "require_labels", "require_horizon",
+           "require_adam_steps",
            "ode_run_steps", "budgeted_ode_run_steps", "seconds_run_steps", "figure_run_steps",
            "saved", "num", "nums"]
 
@@ -175,6 +176,18 @@ def require_horizon(T_key: str, T: float, gamma_key: str, gamma: float) -> int:
     from ..cost import steps_covering
 
     return steps_covering(T, gamma, T_key, gamma_key)
+
+
+def require_adam_steps(config: dict, gammas, key: str = "gammas", T_key: str = "T") -> None:
+    """Adam's record at each step size ``gammas`` (``config[key]``, already checked as numbers)
+    with the config's a, b, ε (a·γ, b·γ < 1: the message names ``key[i]``), and a horizon
+    ``config[T_key]`` covering one step of each."""
+    from ..optimizers import Adam
+
+    for i, gamma in enumerate(gammas):
+        with built(f"{key}[{i}]", gamma):
+            Adam(gamma, config["a"], config["b"], config["eps"])
+        require_horizon(T_key, config[T_key], key, gamma)
 
 
 def seconds_run_steps(seconds: float, state_floats: int) -> int:

@@ -24,8 +24,8 @@ from ..fluctuations.noise import supports_fluctuations
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..optimizers import Adam, make_optimizer
 from ..problems import make_problem
-from ._checks import (built, figure_run_steps, require_horizon, require_int, require_numbers,
-                      require_table, saved, seconds_run_steps)
+from ._checks import (built, figure_run_steps, require_adam_steps, require_horizon, require_int,
+                      require_numbers, require_table, saved, seconds_run_steps)
 from ._paths import check_gammas, gamma_colours
 from ._plot import STYLE, pyplot
 
@@ -57,10 +57,7 @@ def check(config: dict) -> None:
                               "minimizer (the spread is measured around x*)")
     require_start("x0", config["x0"], problem)
     gammas = require_numbers("gammas", config["gammas"])
-    for i, gamma in enumerate(gammas):
-        with built(f"gammas[{i}]", gamma):
-            Adam(gamma, config["a"], config["b"], config["eps"])
-        require_horizon("T", config["T"], "gammas", gamma)
+    require_adam_steps(config, gammas)
     require_int("n_runs", config["n_runs"], 2, "a sample variance")
     family = require_table("family", config["family"], FAMILY_KEYS, FAMILY_KEYS)
     require_int("family.n_runs", family["n_runs"], 2, "a sample variance")

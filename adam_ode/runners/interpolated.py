@@ -21,7 +21,7 @@ from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import make_problem
 from ..state import unpack
-from ._checks import (built, figure_run_steps, ode_run_steps, require_horizon, require_labels,
+from ._checks import (built, figure_run_steps, ode_run_steps, require_adam_steps, require_labels,
                       require_numbers, saved)
 from ._paths import ODE_STYLE, check_gammas, fmt_vector, gamma_colours
 from ._plot import STYLE, pyplot
@@ -43,10 +43,7 @@ def check(config: dict) -> None:
     require_start("x0", config["x0"], problem)
     gammas = require_numbers("gammas", config["gammas"])
     require_labels("gammas", gammas)
-    for i, gamma in enumerate(gammas):
-        with built(f"gammas[{i}]", gamma):
-            Adam(gamma, config["a"], config["b"], config["eps"])
-        require_horizon("T", config["T"], "gammas", gamma)
+    require_adam_steps(config, gammas)
 
 
 def _coordinate_names(dim: int) -> list:

@@ -25,8 +25,8 @@ from ..iterates import Adam
 from ..montecarlo import monte_carlo, steps_for_horizon
 from ..problems import StochasticQuadratic, make_problem
 from ..state import unpack
-from ._checks import (built, ode_run_steps, require_horizon, require_labels, require_numbers,
-                        saved)
+from ._checks import (built, ode_run_steps, require_adam_steps, require_labels, require_numbers,
+                      saved)
 from ._paths import fmt_vector
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
@@ -69,10 +69,7 @@ def check(config: dict) -> None:
         require_start("x0", config["x0"], problem)
     gammas = require_numbers("gammas", config["gammas"])
     require_labels("gammas", gammas)  # they name the saved arrays
-    for i, gamma in enumerate(gammas):
-        with built(f"gammas[{i}]", gamma):  # aγ < 1 and bγ < 1
-            Adam(gamma, config["a"], config["b"], config["eps"])
-        require_horizon("T", config["T"], "gammas", gamma)
+    require_adam_steps(config, gammas)
     if not config["T"] > T_MIN_PLOT:
         raise ExperimentError(f"T = {show(config['T'])}: must be > {T_MIN_PLOT:g} (the ODEs are "
                               f"saved on log-spaced times from t = {T_MIN_PLOT:g} to T)")

@@ -23,9 +23,8 @@ import numpy as np
 
 from ..config_checks import require_positive, show
 from ..experiments import ExperimentError, ExperimentResult, RunContext, register
-from ..iterates import Adam
-from ._checks import (because, built, require_horizon, require_int, require_labels, require_numbers,
-                        require_pair, saved, seconds_run_steps)
+from ._checks import (because, require_adam_steps, require_int, require_labels, require_numbers,
+                      require_pair, saved, seconds_run_steps)
 from ._plot import FIGSIZE_PANEL, STYLE, pyplot
 
 __all__ = ["run", "check", "estimate", "redraw", "online_adam", "stochastic_adam", "ode_path"]
@@ -56,10 +55,7 @@ def check(config: dict) -> None:
                               "that p = (1 + delta)/(C_stochastic + 1) is a probability")
     gammas = require_numbers("gammas", config["gammas"])
     require_labels("gammas", gammas)  # they name the saved mean paths
-    for i, gamma in enumerate(gammas):
-        with built(f"gammas[{i}]", gamma):  # β1 = 1 − aγ and β2 = 1 − bγ in (0, 1)
-            Adam(gamma, config["a"], config["b"], config["eps"])
-        require_horizon("T", config["T"], "gammas", gamma)
+    require_adam_steps(config, gammas)
 
 
 def online_adam(C, beta2, T, alpha, amsgrad=False, x0=0.0):

@@ -16,10 +16,9 @@ from ..analysis.weak_convergence import MIN_GAMMAS_FOR_SLOPE
 from ..config_checks import require_start
 from ..paper import weak_convergence_study
 from ..experiments import ExperimentResult, RunContext, register
-from ..optimizers import Adam
 from ..montecarlo import steps_for_horizon
 from ..problems import make_problem
-from ._checks import built, num, nums, require_horizon, require_numbers, saved
+from ._checks import built, num, nums, require_adam_steps, require_numbers, saved
 from ._paths import step_progress
 from ._plot import FIGSIZE_PANEL, STYLE, describe_problem, pyplot
 
@@ -35,10 +34,7 @@ def check(config: dict) -> None:
     require_start("x0", config["x0"], problem)
     gammas = require_numbers("gammas", config["gammas"], min_distinct=MIN_GAMMAS_FOR_SLOPE,
                              why="the fitted slope needs two step sizes")
-    for i, gamma in enumerate(gammas):
-        with built(f"gammas[{i}]", gamma):  # aγ < 1 and bγ < 1
-            Adam(gamma, config["a"], config["b"], config["eps"])
-        require_horizon("T", config["T"], "gammas", gamma)
+    require_adam_steps(config, gammas)
 
 
 @register(EXPERIMENT)
